@@ -1,0 +1,37 @@
+/// \file core/error.hpp
+/// One exception base with a few kinds, so callers can catch all of seqrec's errors or one kind.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace seqrec {
+
+/// Base of every exception seqrec throws.
+struct Error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+/// A bad option or configuration value (names the option and the rule).
+struct ConfigError : Error {
+    using Error::Error;
+};
+/// Malformed input data (names file, line and problem).
+struct DataError : Error {
+    using Error::Error;
+};
+/// A file that cannot be read or written, or a corrupt / mismatched checkpoint.
+struct IoError : Error {
+    using Error::Error;
+};
+/// API misuse: matrices of the wrong shape.
+struct ShapeError : Error {
+    using Error::Error;
+};
+
+}  // namespace seqrec
+
+/// Throws `Kind(message)` when `cond` is false; message is only built on failure.
+#define SEQREC_CHECK(cond, Kind, message) \
+    do {                                  \
+        if (!(cond)) throw Kind(message); \
+    } while (0)

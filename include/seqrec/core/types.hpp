@@ -1,0 +1,25 @@
+/// \file core/types.hpp
+/// Basic matrix types. Row-major throughout: row t of a sequence matrix is slot t (MODELS.md §0).
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+
+namespace seqrec {
+
+using Index = Eigen::Index;
+
+/// Dense row-major matrix; a window of L slots and width d is an (L x d) Matrix.
+template <typename T>
+using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+/// A (1 x d) row, used for biases and layer-norm gains.
+template <typename T>
+using RowVector = Eigen::Matrix<T, 1, Eigen::Dynamic>;
+/// A column vector (per-row statistics).
+template <typename T>
+using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+
+/// Internal item id: 1..N, 0 is padding.
+using ItemId = std::int32_t;
+
+}  // namespace seqrec

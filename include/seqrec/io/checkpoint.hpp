@@ -1,0 +1,190 @@
+/// \file io/checkpoint.hpp
+/// Model directory: `config.json` (format, version, model kind, hyper-parameters, training
+/// options, item id map, weights checksum) and `weights.bin` (named float tensors). Both are
+/// written atomically; weights first, config last, and the config names the checksum of the
+/// weights it belongs to, so a torn or mixed directory is detected on load.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "seqrec/core/error.hpp"
+#include "seqrec/core/param.hpp"
+#include "seqrec/data/id_map.hpp"
+#include "seqrec/io/atomic_file.hpp"
+
+namespace seqrec {
+
+inline constexpr const char* kVersion = "0.1.0";
+inline constexpr int kCheckpointFormat = 1;
+inline constexpr char kWeightsMagic[8] = {'S', 'E', 'Q', 'R', 'E', 'C', 'W', '1'};
+
+namespace detail {
+/// FNV-1a 64-bit over bytes (corruption check, not security).
+inline std::uint64_t fnv1a(const std::string& bytes) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+    return h;
+}
+template <typename V>
+void put(std::string& out, V v) {
+    out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+}  // namespace detail
+
+/// Serialises every parameter (as float32, little-endian host order) in `for_each_param` order.
+template <typename T, typename Model>
+std::string serialize_weights(Model& model) {
+    std::string out(kWeightsMagic, 8);
+    const auto params = param_list<T>(model);
+    detail::put(out, std::uint32_t(params.size()));
+    for (const auto& p : params) {
+        detail::put(out, std::uint32_t(p.name.size()));
+        out += p.name;
+        detail::put(out, std::int64_t(p.value->rows()));
+        detail::put(out, std::int64_t(p.value->cols()));
+        for (Index i = 0; i < p.value->size(); ++i) detail::put(out, float(p.value->data()[i]));
+    }
+    return out;
+}
+
+/// Reads weights into a model of the right shapes; throws IoError naming the file and problem.
+template <typename T, typename Model>
+void deserialize_weights(const std::string& bytes, Model& model, const std::string& where) {
+    std::size_t pos = 0;
+    auto need = [&](std::size_t n) {
+        if (pos + n > bytes.size())
+            throw IoError(where + ": truncated at byte " + std::to_string(pos));
+    };
+    auto get = [&](auto& v) {
+        need(sizeof v);
+        std::memcpy(&v, bytes.data() + pos, sizeof v);
+        pos += sizeof v;
+    };
+    need(8);
+    if (std::memcmp(bytes.data(), kWeightsMagic, 8) != 0)
+        throw IoError(where + ": not a seqrec weights file (bad magic)");
+    pos = 8;
+    std::uint32_t count = 0;
+    get(count);
+    const auto params = param_list<T>(model);
+    if (count != params.size())
+        throw IoError(where + ": holds " + std::to_string(count) + " tensors, model expects " +
+                      std::to_string(params.size()));
+    for (const auto& p : params) {
+        std::uint32_t len = 0;
+        get(len);
+        need(len);
+        const std::string name = bytes.substr(pos, len);
+        pos += len;
+        std::int64_t rows = 0, cols = 0;
+        get(rows);
+        get(cols);
+        if (name != p.name || rows != p.value->rows() || cols != p.value->cols())
+            throw IoError(where + ": tensor '" + name + "' (" + std::to_string(rows) + "x" +
+                          std::to_string(cols) + ") does not match model tensor '" + p.name +
+                          "' (" + std::to_string(p.value->rows()) + "x" +
+                          std::to_string(p.value->cols()) + ")");
+        need(std::size_t(rows * cols) * sizeof(float));
+        for (Index i = 0; i < p.value->size(); ++i) {
+            float f;
+            std::memcpy(&f, bytes.data() + pos, sizeof f);
+            pos += sizeof f;
+            p.value->data()[i] = T(f);
+        }
+    }
+    if (pos != bytes.size()) throw IoError(where + ": trailing bytes after the last tensor");
+}
+
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError(path + ": cannot open for reading");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+/// Saves a model directory. `meta` carries anything else to keep (training options, metrics).
+template <typename Model>
+void save_checkpoint(const std::string& dir, Model& model, const IdMap& items,
+                     const nlohmann::json& meta = nlohmann::json::object()) {
+    using T = typename Model::Scalar;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw IoError(dir + ": cannot create directory: " + ec.message());
+    const std::string weights = serialize_weights<T>(model);
+    write_file_atomically(dir + "/weights.bin", [&](std::ostream& o) { o << weights; });
+    nlohmann::ordered_json j;
+    j["format"] = "seqrec-model";
+    j["format_version"] = kCheckpointFormat;
+    j["seqrec_version"] = kVersion;
+    j["model"] = Model::kind();
+    j["config"] = model.config.to_json();
+    j["meta"] = meta;
+    j["item_ids"] = items.externals();
+    j["weights"] = {{"file", "weights.bin"},
+                    {"bytes", weights.size()},
+                    {"fnv1a64", std::to_string(detail::fnv1a(weights))}};
+    write_file_atomically(dir + "/config.json", [&](std::ostream& o) { o << j.dump(1) << "\n"; });
+}
+
+/// Parsed config.json of a model directory (validated).
+inline nlohmann::json read_checkpoint_config(const std::string& dir) {
+    const std::string path = dir + "/config.json";
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(read_file(path));
+    } catch (const nlohmann::json::exception& e) {
+        throw IoError(path + ": not valid JSON: " + e.what());
+    }
+    if (!j.is_object() || j.value("format", "") != "seqrec-model")
+        throw IoError(path + ": not a seqrec model config (missing \"format\": \"seqrec-model\")");
+    if (j.value("format_version", 0) != kCheckpointFormat)
+        throw IoError(path + ": format_version " + std::to_string(j.value("format_version", 0)) +
+                      " is not supported (this build reads " + std::to_string(kCheckpointFormat) +
+                      ")");
+    for (const char* key : {"model", "config", "item_ids", "weights"})
+        if (!j.contains(key)) throw IoError(path + ": missing key \"" + key + "\"");
+    return j;
+}
+
+/// Loads a model directory written by save_checkpoint into a fresh Model and the item map.
+template <typename Model>
+Model load_checkpoint(const std::string& dir, IdMap* items = nullptr) {
+    using T = typename Model::Scalar;
+    const nlohmann::json j = read_checkpoint_config(dir);
+    const std::string cfg_path = dir + "/config.json";
+    if (j["model"].get<std::string>() != Model::kind())
+        throw IoError(cfg_path + ": model is '" + j["model"].get<std::string>() + "', expected '" +
+                      Model::kind() + "'");
+    Model model;
+    std::vector<std::int64_t> ids;
+    try {
+        model = Model(decltype(model.config)::from_json(j["config"]));
+        ids = j["item_ids"].get<std::vector<std::int64_t>>();
+    } catch (const nlohmann::json::exception& e) {
+        throw IoError(cfg_path + ": bad config: " + e.what());
+    } catch (const ConfigError& e) {
+        throw IoError(cfg_path + ": bad config: " + e.what());
+    }
+    if (Index(ids.size()) != model.num_items())
+        throw IoError(cfg_path + ": item_ids has " + std::to_string(ids.size()) +
+                      " entries, config says num_items = " + std::to_string(model.num_items()));
+    const std::string wpath = dir + "/weights.bin";
+    const std::string bytes = read_file(wpath);
+    const std::string want = j["weights"].value("fnv1a64", "");
+    if (std::to_string(detail::fnv1a(bytes)) != want)
+        throw IoError(wpath + ": checksum does not match config.json (corrupt or mismatched file)");
+    deserialize_weights<T>(bytes, model, wpath);
+    if (items) *items = IdMap::from_externals(ids);
+    return model;
+}
+
+}  // namespace seqrec

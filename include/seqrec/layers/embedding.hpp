@@ -1,0 +1,58 @@
+/// \file layers/embedding.hpp
+/// SASRec's input layer (MODELS.md 1.1): X0_t = Drop(sqrt(d) E[s_t] + P[t]).
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "seqrec/core/error.hpp"
+#include "seqrec/layers/dropout.hpp"
+
+namespace seqrec {
+
+/// E ((N+1) x d, row 0 = padding, kept at 0: it is never looked up in a compact window and gets no
+/// gradient), P (n x d) indexed by slot. A compact window of L items occupies slots n-L..n-1.
+template <typename T>
+struct ItemPositionEmbedding {
+    using Mat = Matrix<T>;
+    Mat E, P;
+    double dropout = 0.0;
+    bool scale = true;  // multiply E by sqrt(d) (SASRec); the output layer uses unscaled E
+
+    ItemPositionEmbedding() = default;
+    ItemPositionEmbedding(Index num_items, Index maxlen, Index d, double p)
+        : E(Mat::Zero(num_items + 1, d)), P(Mat::Zero(maxlen, d)), dropout(p) {}
+
+    T input_scale() const { return scale ? std::sqrt(T(E.cols())) : T(1); }
+
+    /// ids: L <= n item ids in 1..N (compact window); writes X0 (L x d) and its dropout mask.
+    void forward(const std::vector<ItemId>& ids, Mat& X0, Mat& mask, Rng* rng) const {
+        const Index L = Index(ids.size()), offset = P.rows() - L;
+        SEQREC_CHECK(L <= P.rows(), ShapeError,
+                     "window of " + std::to_string(L) + " items exceeds maxlen " +
+                         std::to_string(P.rows()));
+        const T c = input_scale();
+        X0.resize(L, E.cols());
+        for (Index t = 0; t < L; ++t) X0.row(t) = c * E.row(ids[t]) + P.row(offset + t);
+        dropout_forward(X0, mask, dropout, rng);
+    }
+    /// dX0 is consumed; scatter-adds into grad.E and grad.P.
+    void backward(Mat& dX0, const std::vector<ItemId>& ids, const Mat& mask,
+                  ItemPositionEmbedding& grad) const {
+        const Index L = Index(ids.size()), offset = P.rows() - L;
+        const T c = input_scale();
+        dropout_backward(dX0, mask);
+        for (Index t = 0; t < L; ++t) {
+            grad.E.row(ids[t]) += c * dX0.row(t);
+            grad.P.row(offset + t) += dX0.row(t);
+        }
+    }
+    template <typename F>
+    void for_each_param(const std::string& prefix, F&& f) {
+        f(prefix + "item", E);
+        f(prefix + "position", P);
+    }
+};
+
+}  // namespace seqrec

@@ -1,0 +1,56 @@
+/// \file layers/feed_forward.hpp
+/// Point-wise feed-forward network (MODELS.md 1.2):
+/// FFN(Y) = Drop(Drop(act(Y W1 + b1)) W2 + b2), inner size d as in SASRec.
+#pragma once
+
+#include <string>
+
+#include "seqrec/kernels/activations.hpp"
+#include "seqrec/layers/dropout.hpp"
+#include "seqrec/layers/linear.hpp"
+
+namespace seqrec {
+
+/// Shapes: Y, F (rows x d); W1 (d x inner), W2 (inner x d).
+template <typename T>
+struct FeedForward {
+    using Mat = Matrix<T>;
+    struct Cache {
+        Mat pre;      // Y W1 + b1 (rows x inner)
+        Mat hidden;   // Drop(act(pre)), the input of W2
+        Mat mask1, mask2;
+        Mat dhidden;  // backward scratch, reused
+    };
+    Linear<T> fc1, fc2;
+    Activation activation = Activation::relu;
+    double dropout = 0.0;
+
+    FeedForward() = default;
+    FeedForward(Index d, Index inner, Activation act, double p)
+        : fc1(d, inner), fc2(inner, d), activation(act), dropout(p) {}
+
+    /// rng == nullptr: evaluation (no dropout).
+    void forward(const Mat& Y, Mat& F, Cache& c, Rng* rng) const {
+        fc1.forward(Y, c.pre);
+        c.hidden = c.pre.unaryExpr([this](T v) { return activate(activation, v); });
+        dropout_forward(c.hidden, c.mask1, dropout, rng);
+        fc2.forward(c.hidden, F);
+        dropout_forward(F, c.mask2, dropout, rng);
+    }
+    /// dF is consumed (overwritten). Adds parameter grads; adds dL/dY into dY.
+    void backward(Mat& dF, const Mat& Y, Cache& c, FeedForward& grad, Mat& dY) const {
+        dropout_backward(dF, c.mask2);
+        Mat& dh = c.dhidden;
+        fc2.backward(c.hidden, dF, grad.fc2, &dh);
+        dropout_backward(dh, c.mask1);
+        dh.array() *= c.pre.unaryExpr([this](T v) { return activate_grad(activation, v); }).array();
+        fc1.backward(Y, dh, grad.fc1, &dY, /*accumulate=*/true);
+    }
+    template <typename F>
+    void for_each_param(const std::string& prefix, F&& f) {
+        fc1.for_each_param(prefix + "fc1.", f);
+        fc2.for_each_param(prefix + "fc2.", f);
+    }
+};
+
+}  // namespace seqrec

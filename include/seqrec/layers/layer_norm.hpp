@@ -1,0 +1,70 @@
+/// \file layers/layer_norm.hpp
+/// Layer normalisation over the last dimension, biased variance (MODELS.md §0, B.1).
+#pragma once
+
+#include <cmath>
+#include <string>
+
+#include "seqrec/core/types.hpp"
+
+namespace seqrec {
+
+/// y = gamma * (x - mean) / sqrt(var + eps) + beta, per row. Shapes: x, y (rows x d); gamma, beta
+/// (1 x d).
+template <typename T>
+struct LayerNorm {
+    using Mat = Matrix<T>;
+    struct Cache {
+        Mat xhat;        // normalised input (rows x d)
+        Vector<T> rstd;  // 1 / sqrt(var + eps) per row
+    };
+    Mat gamma, beta;
+    double eps = 1e-8;
+
+    LayerNorm() = default;
+    explicit LayerNorm(Index d, double epsilon = 1e-8)
+        : gamma(Mat::Ones(1, d)), beta(Mat::Zero(1, d)), eps(epsilon) {}
+
+    void forward(const Mat& x, Mat& y, Cache* cache = nullptr) const {
+        const Index rows = x.rows(), d = x.cols();
+        y.resize(rows, d);
+        if (cache) {
+            cache->xhat.resize(rows, d);
+            cache->rstd.resize(rows);
+        }
+        for (Index r = 0; r < rows; ++r) {
+            const T mean = x.row(r).mean();
+            const T var = (x.row(r).array() - mean).square().mean();
+            const T rstd = T(1) / std::sqrt(var + T(eps));
+            if (cache) {
+                cache->xhat.row(r) = (x.row(r).array() - mean) * rstd;
+                cache->rstd(r) = rstd;
+                y.row(r) = cache->xhat.row(r).cwiseProduct(gamma.row(0)) + beta.row(0);
+            } else {
+                y.row(r) = ((x.row(r).array() - mean) * rstd).matrix().cwiseProduct(gamma.row(0)) +
+                           beta.row(0);
+            }
+        }
+    }
+    /// (B.1). Adds dgamma, dbeta into grad; writes or adds dx.
+    void backward(const Mat& dy, const Cache& cache, LayerNorm& grad, Mat& dx,
+                  bool accumulate = false) const {
+        const Index rows = dy.rows(), d = dy.cols();
+        grad.gamma += dy.cwiseProduct(cache.xhat).colwise().sum();
+        grad.beta += dy.colwise().sum();
+        if (!accumulate) dx.setZero(rows, d);
+        for (Index r = 0; r < rows; ++r) {
+            const auto g = dy.row(r).cwiseProduct(gamma.row(0)).array();
+            const T mg = g.mean();
+            const T mgx = (g * cache.xhat.row(r).array()).mean();
+            dx.row(r).array() += cache.rstd(r) * (g - mg - cache.xhat.row(r).array() * mgx);
+        }
+    }
+    template <typename F>
+    void for_each_param(const std::string& prefix, F&& f) {
+        f(prefix + "gamma", gamma);
+        f(prefix + "beta", beta);
+    }
+};
+
+}  // namespace seqrec

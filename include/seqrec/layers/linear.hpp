@@ -1,0 +1,43 @@
+/// \file layers/linear.hpp
+/// Affine map over the last dimension: y = x W + b (MODELS.md §8.1).
+#pragma once
+
+#include <string>
+
+#include "seqrec/core/types.hpp"
+
+namespace seqrec {
+
+/// Shapes: x (rows x d_in), W (d_in x d_out), b (1 x d_out), y (rows x d_out).
+/// The layer keeps no cache: backward takes the forward input x, which the caller owns.
+template <typename T>
+struct Linear {
+    using Mat = Matrix<T>;
+    Mat W, b;
+
+    Linear() = default;
+    Linear(Index d_in, Index d_out) : W(Mat::Zero(d_in, d_out)), b(Mat::Zero(1, d_out)) {}
+
+    /// y = x W + b. const: threads may share one layer.
+    void forward(const Mat& x, Mat& y) const {
+        y.noalias() = x * W;
+        y.rowwise() += b.row(0);
+    }
+    /// Adds dL/dW, dL/db into `grad`; writes (or adds, if accumulate) dL/dx into *dx when given.
+    void backward(const Mat& x, const Mat& dy, Linear& grad, Mat* dx, bool accumulate = false) const {
+        grad.W.noalias() += x.transpose() * dy;
+        grad.b += dy.colwise().sum();
+        if (!dx) return;
+        if (accumulate)
+            dx->noalias() += dy * W.transpose();
+        else
+            dx->noalias() = dy * W.transpose();
+    }
+    template <typename F>
+    void for_each_param(const std::string& prefix, F&& f) {
+        f(prefix + "W", W);
+        f(prefix + "b", b);
+    }
+};
+
+}  // namespace seqrec

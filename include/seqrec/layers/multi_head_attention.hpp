@@ -1,0 +1,131 @@
+/// \file layers/multi_head_attention.hpp
+/// Causal multi-head dot-product self-attention in SASRec's form (MODELS.md 2.2-2.6, B.3):
+/// queries from Z, keys and values from X, no output projection.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "seqrec/kernels/causal_softmax.hpp"
+#include "seqrec/layers/dropout.hpp"
+#include "seqrec/layers/linear.hpp"
+
+namespace seqrec {
+
+/// Shapes: Z, X, O (L x d), one compact window (every row a real item, so the causal mask is the
+/// whole mask; padding slots are never computed). Per head k the columns k*dh..(k+1)*dh-1.
+/// Only the lower triangle of the (L x L) score matrices is computed (triangular products).
+template <typename T>
+struct MultiHeadAttention {
+    using Mat = Matrix<T>;
+    struct Cache {
+        Mat Q, K, V;               // projections (L x d)
+        std::vector<Mat> probs;    // A^k before dropout (L x L, upper triangle 0)
+        std::vector<Mat> masks;    // dropout masks on A^k (empty when off)
+        Mat scratch, dQ, dK, dV;   // reused buffers
+    };
+    Linear<T> wq, wk, wv;
+    Index heads = 1;
+    double dropout = 0.0;
+
+    MultiHeadAttention() = default;
+    MultiHeadAttention(Index d, Index num_heads, double p)
+        : wq(d, d), wk(d, d), wv(d, d), heads(num_heads), dropout(p) {}
+
+    Index head_dim() const { return wq.W.cols() / heads; }
+
+    /// O = concat_k Drop(softmax_causal(Q_k K_k^T / sqrt(dh))) V_k. rng == nullptr: evaluation.
+    void forward(const Mat& Z, const Mat& X, Mat& O, Cache& c, Rng* rng) const {
+        const Index L = X.rows(), dh = head_dim();
+        const T s = T(1) / std::sqrt(T(dh));
+        wq.forward(Z, c.Q);
+        wk.forward(X, c.K);
+        wv.forward(X, c.V);
+        O.resize(L, wq.W.cols());
+        c.probs.resize(heads);
+        c.masks.resize(heads);
+        for (Index k = 0; k < heads; ++k) {
+            Mat& A = c.probs[k];
+            A.resize(L, L);
+            A.template triangularView<Eigen::Lower>() =
+                s * c.Q.middleCols(k * dh, dh) * c.K.middleCols(k * dh, dh).transpose();
+            causal_softmax(A);
+            if (rng && dropout > 0.0) {
+                draw_dropout_mask(c.masks[k], L, L, dropout, *rng);
+                c.scratch = A.cwiseProduct(c.masks[k]);
+                O.middleCols(k * dh, dh).noalias() =
+                    c.scratch.template triangularView<Eigen::Lower>() * c.V.middleCols(k * dh, dh);
+            } else {
+                c.masks[k].resize(0, 0);
+                O.middleCols(k * dh, dh).noalias() =
+                    A.template triangularView<Eigen::Lower>() * c.V.middleCols(k * dh, dh);
+            }
+        }
+    }
+
+    /// (B.3). Adds parameter grads; ADDS dL/dZ into dZ and dL/dX into dX (both L x d, sized).
+    void backward(const Mat& dO, const Mat& Z, const Mat& X, Cache& c, MultiHeadAttention& grad,
+                  Mat& dZ, Mat& dX) const {
+        const Index L = X.rows(), d = X.cols(), dh = head_dim();
+        const T s = T(1) / std::sqrt(T(dh));
+        c.dQ.resize(L, d);
+        c.dK.resize(L, d);
+        c.dV.resize(L, d);
+        for (Index k = 0; k < heads; ++k) {
+            const Mat& A = c.probs[k];
+            const Mat& mask = c.masks[k];
+            const auto dOk = dO.middleCols(k * dh, dh);
+            // dV = Ã^T dO, with Ã = A (or A * mask).
+            if (mask.size()) {
+                c.scratch = A.cwiseProduct(mask);
+                c.dV.middleCols(k * dh, dh).noalias() =
+                    c.scratch.template triangularView<Eigen::Lower>().transpose() * dOk;
+            } else {
+                c.dV.middleCols(k * dh, dh).noalias() =
+                    A.template triangularView<Eigen::Lower>().transpose() * dOk;
+            }
+            // dÃ = dO V^T (lower triangle), dA = dÃ * mask, dS by (B.2).
+            Mat& G = c.scratch;
+            G.resize(L, L);
+            G.template triangularView<Eigen::Lower>() = dOk * c.V.middleCols(k * dh, dh).transpose();
+            if (mask.size()) G.array() *= mask.array();
+            causal_softmax_backward(A, G);
+            G *= s;  // dS * s: dQ = s dS K, dK = s dS^T Q
+            c.dQ.middleCols(k * dh, dh).noalias() =
+                G.template triangularView<Eigen::Lower>() * c.K.middleCols(k * dh, dh);
+            c.dK.middleCols(k * dh, dh).noalias() =
+                G.template triangularView<Eigen::Lower>().transpose() * c.Q.middleCols(k * dh, dh);
+        }
+        wq.backward(Z, c.dQ, grad.wq, &dZ, /*accumulate=*/true);
+        wk.backward(X, c.dK, grad.wk, &dX, /*accumulate=*/true);
+        wv.backward(X, c.dV, grad.wv, &dX, /*accumulate=*/true);
+    }
+
+    /// Inference for the last slot only: z (1 x d) is the last row of Z; keys and values from all
+    /// L rows of X. Returns o (1 x d). Cost O(L d^2) instead of O(L^2 d).
+    void forward_last(const Mat& z, const Mat& X, Mat& o, Cache& c) const {
+        const Index dh = head_dim();
+        const T s = T(1) / std::sqrt(T(dh));
+        wq.forward(z, c.Q);
+        wk.forward(X, c.K);
+        wv.forward(X, c.V);
+        o.resize(1, wq.W.cols());
+        for (Index k = 0; k < heads; ++k) {
+            Mat& a = c.scratch;
+            a.noalias() = s * c.Q.middleCols(k * dh, dh) * c.K.middleCols(k * dh, dh).transpose();
+            a.array() = (a.array() - a.maxCoeff()).exp();
+            a /= a.sum();
+            o.middleCols(k * dh, dh).noalias() = a * c.V.middleCols(k * dh, dh);
+        }
+    }
+
+    template <typename F>
+    void for_each_param(const std::string& prefix, F&& f) {
+        wq.for_each_param(prefix + "q.", f);
+        wk.for_each_param(prefix + "k.", f);
+        wv.for_each_param(prefix + "v.", f);
+    }
+};
+
+}  // namespace seqrec

@@ -1,0 +1,74 @@
+/// \file layers/transformer_block.hpp
+/// SASRec's block in its original residual / norm order (MODELS.md 2.1-2.9, §8.3):
+///   Z = LN_a(X); O = Attn(Q from Z, K/V from X); H = O + Z; Y = LN_f(H); X' = Y + FFN(Y).
+#pragma once
+
+#include <string>
+
+#include "seqrec/layers/feed_forward.hpp"
+#include "seqrec/layers/layer_norm.hpp"
+#include "seqrec/layers/multi_head_attention.hpp"
+
+namespace seqrec {
+
+/// Shapes: X, X' (L x d), one compact window. The block input X is owned by the caller (the
+/// model keeps every block's input), so the cache does not copy it.
+template <typename T>
+struct TransformerBlock {
+    using Mat = Matrix<T>;
+    struct Cache {
+        Mat Z, O, H, Y, F;
+        typename LayerNorm<T>::Cache ln_a, ln_f;
+        typename MultiHeadAttention<T>::Cache attn;
+        typename FeedForward<T>::Cache ffn;
+        Mat dY, dH, dZ;  // backward scratch
+    };
+    LayerNorm<T> ln_a;
+    MultiHeadAttention<T> attn;
+    LayerNorm<T> ln_f;
+    FeedForward<T> ffn;
+
+    TransformerBlock() = default;
+    TransformerBlock(Index d, Index heads, double p, Activation act, double ln_eps)
+        : ln_a(d, ln_eps), attn(d, heads, p), ln_f(d, ln_eps), ffn(d, d, act, p) {}
+
+    void forward(const Mat& X, Mat& Xout, Cache& c, Rng* rng) const {
+        ln_a.forward(X, c.Z, &c.ln_a);             // (2.1)
+        attn.forward(c.Z, X, c.O, c.attn, rng);    // (2.2)-(2.6)
+        c.H = c.O + c.Z;                           // (2.7)
+        ln_f.forward(c.H, c.Y, &c.ln_f);           // (2.8)
+        ffn.forward(c.Y, c.F, c.ffn, rng);         // (1.2)
+        Xout = c.Y + c.F;                          // (2.9), all rows real
+    }
+
+    /// dXout is consumed. X is this block's forward input. Writes dL/dX into dX.
+    void backward(Mat& dXout, const Mat& X, Cache& c, TransformerBlock& grad, Mat& dX) const {
+        c.dY = dXout;                                      // residual Y -> X'
+        ffn.backward(dXout, c.Y, c.ffn, grad.ffn, c.dY);  // dY += FFN'(dX')
+        ln_f.backward(c.dY, c.ln_f, grad.ln_f, c.dH);
+        c.dZ = c.dH;                                       // residual Z -> H
+        dX.setZero(X.rows(), X.cols());
+        attn.backward(c.dH, c.Z, X, c.attn, grad.attn, c.dZ, dX);
+        ln_a.backward(c.dZ, c.ln_a, grad.ln_a, dX, /*accumulate=*/true);
+    }
+
+    /// Inference output of the last slot only (1 x d); X holds all L rows of the block input.
+    void forward_last(const Mat& X, Mat& out, Cache& c) const {
+        ln_a.forward(X.bottomRows(1), c.Z);
+        attn.forward_last(c.Z, X, c.O, c.attn);
+        c.H = c.O + c.Z;
+        ln_f.forward(c.H, c.Y);
+        ffn.forward(c.Y, c.F, c.ffn, nullptr);
+        out = c.Y + c.F;
+    }
+
+    template <typename F>
+    void for_each_param(const std::string& prefix, F&& f) {
+        ln_a.for_each_param(prefix + "ln_attn.", f);
+        attn.for_each_param(prefix + "attn.", f);
+        ln_f.for_each_param(prefix + "ln_ffn.", f);
+        ffn.for_each_param(prefix + "ffn.", f);
+    }
+};
+
+}  // namespace seqrec

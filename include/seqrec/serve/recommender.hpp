@@ -1,0 +1,87 @@
+/// \file serve/recommender.hpp
+/// Serving: a loaded, const model answers top-k requests; many requests are answered in parallel,
+/// each thread with its own Workspace (MODELS.md §9: inference uses the most recent slot).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <utility>
+#include <vector>
+
+#include "seqrec/core/parallel.hpp"
+#include "seqrec/data/id_map.hpp"
+
+namespace seqrec {
+
+/// One recommended item (external id) and its score.
+struct Recommendation {
+    std::int64_t item;
+    double score;
+};
+
+template <typename Model>
+class Recommender {
+public:
+    using T = typename Model::Scalar;
+    /// Per-thread scratch; reuse across calls.
+    struct Workspace {
+        typename Model::Cache cache;
+        Vector<T> scores;
+        std::vector<Index> order;
+    };
+
+    Recommender(const Model& model, const IdMap& items) : model_(model), items_(items) {}
+
+    /// Top-k items after `history` (external ids, oldest first). Unknown ids are skipped; items in
+    /// the history are not recommended when `exclude_history`. An empty (or all-unknown) history
+    /// gives an empty list. Thread-safe with one Workspace per thread.
+    std::vector<Recommendation> recommend(const std::vector<std::int64_t>& history, Index k,
+                                          Workspace& ws, bool exclude_history = true) const {
+        std::vector<ItemId> ids;
+        for (auto e : history)
+            if (const auto id = items_.find(e)) ids.push_back(id);
+        if (ids.empty() || k <= 0) return {};
+        model_.score_next(ids, ws.scores, ws.cache);
+        if (exclude_history)
+            for (ItemId i : ids) ws.scores(i) = -std::numeric_limits<T>::infinity();
+        const Index N = model_.num_items();
+        ws.order.resize(std::size_t(N));
+        std::iota(ws.order.begin(), ws.order.end(), Index(1));
+        const auto kk = std::size_t(std::min<Index>(k, N));
+        std::partial_sort(ws.order.begin(), ws.order.begin() + std::ptrdiff_t(kk), ws.order.end(),
+                          [&](Index a, Index b) {
+                              return ws.scores(a) > ws.scores(b) ||
+                                     (ws.scores(a) == ws.scores(b) && a < b);
+                          });
+        std::vector<Recommendation> out;
+        for (std::size_t r = 0; r < kk; ++r) {
+            const Index i = ws.order[r];
+            if (ws.scores(i) == -std::numeric_limits<T>::infinity()) break;
+            out.push_back({items_.external(ItemId(i)), double(ws.scores(i))});
+        }
+        return out;
+    }
+
+    /// Answers many requests at once, in parallel over requests; results in request order.
+    std::vector<std::vector<Recommendation>> recommend_many(
+        const std::vector<std::vector<std::int64_t>>& histories, Index k,
+        bool exclude_history = true) const {
+        std::vector<std::vector<Recommendation>> out(histories.size());
+#pragma omp parallel
+        {
+            Workspace ws;
+#pragma omp for schedule(dynamic, 8)
+            for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(histories.size()); ++r)
+                out[std::size_t(r)] = recommend(histories[std::size_t(r)], k, ws, exclude_history);
+        }
+        return out;
+    }
+
+private:
+    const Model& model_;
+    const IdMap& items_;
+};
+
+}  // namespace seqrec

@@ -1,0 +1,281 @@
+// Gradient checks for every layer (MODELS.md §8.11): input and parameter gradients against central
+// differences in double precision, with dropout off and on (masks frozen by re-seeding the stream).
+#include <doctest/doctest.h>
+
+#include <seqrec/core/param.hpp>
+#include <seqrec/kernels/causal_softmax.hpp>
+#include <seqrec/layers/embedding.hpp>
+#include <seqrec/layers/feed_forward.hpp>
+#include <seqrec/layers/layer_norm.hpp>
+#include <seqrec/layers/linear.hpp>
+#include <seqrec/layers/multi_head_attention.hpp>
+#include <seqrec/layers/transformer_block.hpp>
+
+#include "support/gradient_check.hpp"
+
+using namespace seqrec;
+using namespace seqrec::test;
+using Mat = Matrix<double>;
+
+namespace {
+constexpr double kTol = 1e-6;
+
+/// Checks every parameter of `layer` against `loss`, given the analytic gradient twin.
+template <typename Layer, typename LossFn>
+void check_params(Layer& layer, Layer& grad, LossFn&& loss) {
+    auto params = param_list<double>(layer);
+    auto grads = param_list<double>(grad);
+    REQUIRE(params.size() == grads.size());
+    for (std::size_t p = 0; p < params.size(); ++p) {
+        INFO("parameter " << params[p].name);
+        CHECK(gradients_match(*grads[p].value, numeric_gradient(*params[p].value, loss)));
+    }
+}
+}  // namespace
+
+TEST_CASE("Linear: backward matches central differences") {
+    std::mt19937_64 rng(7);
+    Linear<double> fc(5, 3);
+    fill_uniform(fc.W, rng);
+    fill_uniform(fc.b, rng);
+    Mat x(7, 5), r(7, 3), y;
+    fill_uniform(x, rng);
+    fill_uniform(r, rng);
+    auto loss = [&] {
+        Mat out;
+        fc.forward(x, out);
+        return (out.array() * r.array()).sum();
+    };
+    fc.forward(x, y);
+    CHECK(y.rows() == 7);
+    CHECK(y.cols() == 3);
+    Linear<double> g(5, 3);
+    Mat dx;
+    fc.backward(x, r, g, &dx);
+    CHECK(relative_error(dx, numeric_gradient(x, loss)) < kTol);
+    check_params(fc, g, loss);
+}
+
+TEST_CASE("gradient check detects a wrong backward") {
+    std::mt19937_64 rng(8);
+    Linear<double> fc(4, 3), g(4, 3);
+    fill_uniform(fc.W, rng);
+    Mat x(5, 4), r(5, 3), y;
+    fill_uniform(x, rng);
+    fill_uniform(r, rng);
+    auto loss = [&] {
+        Mat out;
+        fc.forward(x, out);
+        return (out.array() * r.array()).sum();
+    };
+    fc.backward(x, r, g, nullptr);
+    Mat broken = g.W;
+    broken(1, 2) *= 1.001;  // a 0.1% error in one entry
+    CHECK(relative_error(g.W, numeric_gradient(fc.W, loss)) < kTol);
+    CHECK(relative_error(broken, numeric_gradient(fc.W, loss)) > kTol);
+    Mat transposed_bug = r * fc.W.transpose() * 0.5;  // e.g. a forgotten factor
+    Mat dx;
+    fc.backward(x, r, g, &dx);
+    CHECK(relative_error(transposed_bug, numeric_gradient(x, loss)) > kTol);
+}
+
+TEST_CASE("LayerNorm: backward matches central differences") {
+    std::mt19937_64 rng(9);
+    LayerNorm<double> ln(6), g(6);
+    fill_uniform(ln.gamma, rng, 0.5, 1.5);
+    fill_uniform(ln.beta, rng);
+    Mat x(5, 6), r(5, 6);
+    fill_uniform(x, rng, -2, 2);
+    fill_uniform(r, rng);
+    auto loss = [&] {
+        Mat out;
+        ln.forward(x, out);
+        return (out.array() * r.array()).sum();
+    };
+    LayerNorm<double>::Cache c;
+    Mat y, dx;
+    ln.forward(x, y, &c);
+    CHECK(std::abs(((y.row(0).array() - ln.beta.row(0).array()) / ln.gamma.row(0).array()).mean()) <
+          1e-9);
+    zero_params<double>(g);
+    ln.backward(r, c, g, dx);
+    CHECK(relative_error(dx, numeric_gradient(x, loss)) < kTol);
+    check_params(ln, g, loss);
+}
+
+TEST_CASE("causal softmax: rows sum to 1 on the allowed set and backward matches") {
+    std::mt19937_64 rng(10);
+    Mat S(6, 6), r(6, 6);
+    fill_uniform(S, rng, -3, 3);
+    fill_uniform(r, rng);
+    auto loss = [&] {
+        Mat P = S;
+        causal_softmax(P);
+        return (P.array() * r.array()).sum();
+    };
+    Mat P = S;
+    causal_softmax(P);
+    for (Index t = 0; t < 6; ++t) {
+        CHECK(P.row(t).sum() == doctest::Approx(1.0));
+        for (Index j = t + 1; j < 6; ++j) CHECK(P(t, j) == 0.0);
+    }
+    Mat dS = r;
+    causal_softmax_backward(P, dS);
+    CHECK(relative_error(dS, numeric_gradient(S, loss)) < kTol);
+}
+
+TEST_CASE("FeedForward: backward matches central differences (relu and gelu, dropout off/on)") {
+    for (Activation act : {Activation::relu, Activation::gelu}) {
+        for (double p : {0.0, 0.3}) {
+            CAPTURE(int(act));
+            CAPTURE(p);
+            std::mt19937_64 rng(11);
+            FeedForward<double> ffn(4, 5, act, p);
+            fill_uniform(ffn.fc1.W, rng);
+            fill_uniform(ffn.fc1.b, rng);
+            fill_uniform(ffn.fc2.W, rng);
+            fill_uniform(ffn.fc2.b, rng);
+            FeedForward<double> g = ffn;
+            zero_params<double>(g);
+            Mat Y(6, 4), r(6, 4);
+            fill_uniform(Y, rng);
+            fill_uniform(r, rng);
+            auto loss = [&] {
+                Rng drop(99);
+                FeedForward<double>::Cache c;
+                Mat F;
+                ffn.forward(Y, F, c, &drop);
+                return (F.array() * r.array()).sum();
+            };
+            Rng drop(99);
+            FeedForward<double>::Cache c;
+            Mat F;
+            ffn.forward(Y, F, c, &drop);
+            // Stay away from the ReLU kink (MODELS.md §8.11).
+            REQUIRE(c.pre.cwiseAbs().minCoeff() > 1e-4);
+            if (p > 0) CHECK((c.mask1.array() == 0).any());
+            Mat dF = r, dY = Mat::Zero(6, 4);
+            ffn.backward(dF, Y, c, g, dY);
+            CHECK(relative_error(dY, numeric_gradient(Y, loss)) < kTol);
+            check_params(ffn, g, loss);
+        }
+    }
+}
+
+TEST_CASE("MultiHeadAttention: backward matches central differences") {
+    for (Index heads : {1, 2}) {
+        for (double p : {0.0, 0.4}) {
+            for (Index L : {1, 7}) {
+                CAPTURE(heads);
+                CAPTURE(p);
+                CAPTURE(L);
+                std::mt19937_64 rng(12);
+                MultiHeadAttention<double> attn(4, heads, p);
+                attn.for_each_param("", [&](const std::string&, Mat& m) { fill_uniform(m, rng); });
+                MultiHeadAttention<double> g = attn;
+                zero_params<double>(g);
+                Mat Z(L, 4), X(L, 4), r(L, 4);
+                fill_uniform(Z, rng);
+                fill_uniform(X, rng);
+                fill_uniform(r, rng);
+                auto loss = [&] {
+                    Rng drop(5);
+                    MultiHeadAttention<double>::Cache c;
+                    Mat O;
+                    attn.forward(Z, X, O, c, &drop);
+                    return (O.array() * r.array()).sum();
+                };
+                Rng drop(5);
+                MultiHeadAttention<double>::Cache c;
+                Mat O;
+                attn.forward(Z, X, O, c, &drop);
+                Mat dZ = Mat::Zero(L, 4), dX = Mat::Zero(L, 4);
+                attn.backward(r, Z, X, c, g, dZ, dX);
+                CHECK(relative_error(dZ, numeric_gradient(Z, loss)) < kTol);
+                CHECK(relative_error(dX, numeric_gradient(X, loss)) < kTol);
+                check_params(attn, g, loss);
+            }
+        }
+    }
+}
+
+TEST_CASE("MultiHeadAttention: causal (later rows never change earlier outputs)") {
+    std::mt19937_64 rng(13);
+    MultiHeadAttention<double> attn(4, 2, 0.0);
+    attn.for_each_param("", [&](const std::string&, Mat& m) { fill_uniform(m, rng); });
+    Mat Z(6, 4), X(6, 4);
+    fill_uniform(Z, rng);
+    fill_uniform(X, rng);
+    MultiHeadAttention<double>::Cache c;
+    Mat O1, O2;
+    attn.forward(Z, X, O1, c, nullptr);
+    Z.row(5).setConstant(3.0);
+    X.row(4).setConstant(-2.0);
+    attn.forward(Z, X, O2, c, nullptr);
+    CHECK(O1.topRows(4) == O2.topRows(4));
+    CHECK(O1.row(4) != O2.row(4));
+}
+
+TEST_CASE("TransformerBlock: backward matches central differences") {
+    for (double p : {0.0, 0.3}) {
+        CAPTURE(p);
+        std::mt19937_64 rng(14);
+        TransformerBlock<double> block(4, 2, p, Activation::gelu, 1e-8);
+        block.for_each_param("", [&](const std::string& name, Mat& m) {
+            if (name.find("gamma") != std::string::npos)
+                fill_uniform(m, rng, 0.5, 1.5);
+            else
+                fill_uniform(m, rng);
+        });
+        TransformerBlock<double> g = block;
+        zero_params<double>(g);
+        Mat X(5, 4), r(5, 4);
+        fill_uniform(X, rng);
+        fill_uniform(r, rng);
+        auto loss = [&] {
+            Rng drop(21);
+            TransformerBlock<double>::Cache c;
+            Mat out;
+            block.forward(X, out, c, &drop);
+            return (out.array() * r.array()).sum();
+        };
+        Rng drop(21);
+        TransformerBlock<double>::Cache c;
+        Mat out, dX;
+        block.forward(X, out, c, &drop);
+        Mat dout = r;
+        block.backward(dout, X, c, g, dX);
+        CHECK(relative_error(dX, numeric_gradient(X, loss)) < kTol);
+        check_params(block, g, loss);
+    }
+}
+
+TEST_CASE("ItemPositionEmbedding: scatter-add backward with repeated ids") {
+    for (double p : {0.0, 0.5}) {
+        std::mt19937_64 rng(15);
+        ItemPositionEmbedding<double> emb(6, 5, 4, p);
+        fill_uniform(emb.E, rng);
+        fill_uniform(emb.P, rng);
+        emb.E.row(0).setZero();
+        ItemPositionEmbedding<double> g = emb;
+        zero_params<double>(g);
+        const std::vector<ItemId> ids = {3, 1, 3, 6};  // L = 4 of n = 5: slots 1..4
+        Mat r(4, 4);
+        fill_uniform(r, rng);
+        auto loss = [&] {
+            Rng drop(3);
+            Mat X, mask;
+            emb.forward(ids, X, mask, &drop);
+            return (X.array() * r.array()).sum();
+        };
+        Rng drop(3);
+        Mat X, mask;
+        emb.forward(ids, X, mask, &drop);
+        Mat dX = r;
+        emb.backward(dX, ids, mask, g);
+        CHECK(relative_error(g.E, numeric_gradient(emb.E, loss)) < kTol);
+        CHECK(relative_error(g.P, numeric_gradient(emb.P, loss)) < kTol);
+        CHECK(g.E.row(0).isZero());
+        CHECK(g.P.row(0).isZero());  // slot 0 is padding for this window
+    }
+}

@@ -1,0 +1,90 @@
+/// \file support/gradient_check.hpp
+/// Finite-difference gradient checks (MODELS.md §8.11): central differences in double precision,
+/// one relative error per tensor, ||a - n|| / max(1e-12, ||a|| + ||n||) < 1e-6.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <Eigen/Core>
+
+namespace seqrec::test {
+
+/// Seeded uniform fill in [lo, hi).
+template <typename M>
+void fill_uniform(M& m, std::mt19937_64& rng, double lo = -1.0, double hi = 1.0) {
+    std::uniform_real_distribution<double> dist(lo, hi);
+    for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = dist(rng);
+}
+
+template <typename A, typename N>
+double relative_error(const Eigen::MatrixBase<A>& analytic, const Eigen::MatrixBase<N>& numeric) {
+    return (analytic - numeric).norm() / std::max(1e-12, analytic.norm() + numeric.norm());
+}
+
+/// The pass criterion of MODELS.md §8.11. A tensor whose exact gradient is identically zero (the
+/// attention key bias: softmax ignores a per-row constant) leaves only rounding noise on both sides,
+/// where a ratio is meaningless; there both must be absolutely tiny instead.
+template <typename A, typename N>
+bool gradients_match(const Eigen::MatrixBase<A>& analytic, const Eigen::MatrixBase<N>& numeric,
+                     double tol = 1e-6) {
+    if (analytic.norm() + numeric.norm() < 1e-7) return (analytic - numeric).norm() < 1e-8;
+    return relative_error(analytic, numeric) < tol;
+}
+
+/// Central-difference gradient of loss() w.r.t. every entry of theta; theta is restored.
+template <typename M, typename LossFn>
+M numeric_gradient(M& theta, LossFn&& loss) {
+    M g(theta.rows(), theta.cols());
+    for (Eigen::Index i = 0; i < theta.size(); ++i) {
+        auto& v = theta.data()[i];
+        const auto orig = v;
+        const double h = 1e-6 * std::max(1.0, std::abs(double(orig)));
+        v = orig + h;
+        const double up = loss();
+        v = orig - h;
+        const double down = loss();
+        v = orig;
+        g.data()[i] = (up - down) / (2 * h);
+    }
+    return g;
+}
+
+/// Relative error over a seeded sample of `count` entries of a big tensor (all if smaller).
+/// Entries whose analytic gradient is exactly 0 are still sampled (they must stay 0 numerically).
+template <typename M, typename LossFn>
+double sampled_relative_error(const M& analytic, M& theta, LossFn&& loss, std::size_t count,
+                              std::uint64_t seed) {
+    std::vector<Eigen::Index> idx;
+    const Eigen::Index n = theta.size();
+    if (Eigen::Index(count) >= n) {
+        for (Eigen::Index i = 0; i < n; ++i) idx.push_back(i);
+    } else {
+        std::mt19937_64 rng(seed);
+        // Half the sample among entries with a non-zero gradient, so sparse gradients are tested.
+        std::vector<Eigen::Index> nz;
+        for (Eigen::Index i = 0; i < n; ++i)
+            if (analytic.data()[i] != 0) nz.push_back(i);
+        std::shuffle(nz.begin(), nz.end(), rng);
+        for (std::size_t i = 0; i < std::min(nz.size(), count / 2); ++i) idx.push_back(nz[i]);
+        while (idx.size() < count) idx.push_back(Eigen::Index(rng() % std::uint64_t(n)));
+    }
+    Eigen::VectorXd a(Eigen::Index(idx.size())), num(Eigen::Index(idx.size()));
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+        auto& v = theta.data()[idx[k]];
+        const auto orig = v;
+        const double h = 1e-6 * std::max(1.0, std::abs(double(orig)));
+        v = orig + h;
+        const double up = loss();
+        v = orig - h;
+        const double down = loss();
+        v = orig;
+        num(Eigen::Index(k)) = (up - down) / (2 * h);
+        a(Eigen::Index(k)) = analytic.data()[idx[k]];
+    }
+    return relative_error(a, num);
+}
+
+}  // namespace seqrec::test
