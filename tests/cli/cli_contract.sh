@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The seqrec CLI contract: train -> save -> eval -> recommend, and bad input exits non-zero with
+# a one-line message naming file and line (never a crash, never a half-written model).
+set -u
+bin=${SEQREC_BIN:?set SEQREC_BIN to the seqrec program}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+ok() { echo "ok   - $1"; }
+bad() { echo "FAIL - $1"; fail=1; }
+
+# expect_error NAME PATTERN CMD...: exit status 1 or 2, stderr matches PATTERN, no core dump.
+expect_error() {
+  local name=$1 pattern=$2; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [[ $rc -ne 1 && $rc -ne 2 ]]; then bad "$name: exit status $rc"; cat "$tmp/err"; return; fi
+  if ! grep -q -- "$pattern" "$tmp/err"; then bad "$name: stderr lacks '$pattern'"; cat "$tmp/err"; return; fi
+  ok "$name"
+}
+
+printf '1 10 11 12 13 14 15\n2 11 12 13 14\n3 10 12 14 15 16\n4 13 14 15 16 10\n' > "$tmp/good.txt"
+"$bin" train --data "$tmp/good.txt" --epochs 2 --maxlen 5 --dim 8 --save "$tmp/model" --quiet >"$tmp/train.json" 2>"$tmp/err" \
+  && grep -q '"test":{"HR@1"' "$tmp/train.json" && grep -q '"NDCG@10"' "$tmp/train.json" \
+  && [[ -f "$tmp/model/config.json" && -f "$tmp/model/weights.bin" ]] && ok "train + save" || { bad "train + save"; cat "$tmp/err"; }
+"$bin" eval --load "$tmp/model" --data "$tmp/good.txt" >"$tmp/eval.json" 2>"$tmp/err" \
+  && grep -q '"test":{"HR@1"' "$tmp/eval.json" && ok "eval" || { bad "eval"; cat "$tmp/err"; }
+"$bin" recommend --load "$tmp/model" --history "10 11 12" --k 3 >"$tmp/rec.json" 2>"$tmp/err" \
+  && grep -q '^\[{"item":1[3-6],"score":' "$tmp/rec.json" && ok "recommend" || { bad "recommend"; cat "$tmp/rec.json" "$tmp/err"; }
+printf '10 11\n12\n' > "$tmp/requests.txt"
+[[ $("$bin" recommend --load "$tmp/model" --requests "$tmp/requests.txt" --k 2 2>/dev/null | wc -l) -eq 2 ]] \
+  && ok "recommend --requests" || bad "recommend --requests"
+
+printf '1 10 11\n2 x 12\n' > "$tmp/nonnum.txt"
+expect_error "non-numeric id" "nonnum.txt:2: item id 'x' is not an integer" "$bin" train --data "$tmp/nonnum.txt" --epochs 1
+printf '1 10 0\n' > "$tmp/zero.txt"
+expect_error "id 0" "zero.txt:1: item id 0 must be positive" "$bin" train --data "$tmp/zero.txt" --epochs 1
+printf '1 10\n-2 5\n' > "$tmp/neg.txt"
+expect_error "negative id" "neg.txt:2: user id -2 must be positive" "$bin" train --data "$tmp/neg.txt" --format pairs --epochs 1
+: > "$tmp/empty.txt"
+expect_error "empty file" "empty.txt:0: no interactions" "$bin" train --data "$tmp/empty.txt" --epochs 1
+expect_error "missing file" "cannot open" "$bin" train --data "$tmp/nope.txt"
+expect_error "bad number" "\-\-epochs = 'ten' is not an integer" "$bin" train --epochs ten
+expect_error "heads must divide dim" "heads = 3 must divide dim = 50" "$bin" train --heads 3 --epochs 1
+expect_error "unknown option" "unknown option --epoch" "$bin" train --epoch 3
+expect_error "unknown command" "unknown command" "$bin" fly
+expect_error "bad loss" "loss must be bce or ce" "$bin" train --loss mse --epochs 1
+printf '{"epochs": 1, "dimm": 8}' > "$tmp/cfg.json"
+expect_error "unknown config key" 'cfg.json: unknown key "dimm"' "$bin" train --config "$tmp/cfg.json"
+printf '{"epochs": ' > "$tmp/broken.json"
+expect_error "broken config" "broken.json: not valid JSON" "$bin" train --config "$tmp/broken.json"
+expect_error "load missing model" "config.json: cannot open" "$bin" recommend --load "$tmp/nomodel" --history "1"
+cp -r "$tmp/model" "$tmp/model2"; head -c 100 "$tmp/model/weights.bin" > "$tmp/model2/weights.bin"
+expect_error "truncated weights" "weights.bin: checksum does not match" "$bin" eval --load "$tmp/model2" --data "$tmp/good.txt"
+expect_error "bad history" "--history: item id 'abc' is not an integer" "$bin" recommend --load "$tmp/model" --history "10 abc"
+
+# A failed save must not leave a half-written model behind.
+mkdir -p "$tmp/ro"; touch "$tmp/ro/weights.bin.tmp"; chmod 0555 "$tmp/ro" 2>/dev/null
+if [[ $(id -u) -ne 0 ]]; then
+  expect_error "unwritable model dir" "cannot open" "$bin" train --data "$tmp/good.txt" --epochs 1 --maxlen 5 --dim 8 --save "$tmp/ro" --quiet
+  [[ ! -f "$tmp/ro/config.json" ]] && ok "no half-written model" || bad "half-written model left"
+fi
+exit $fail

@@ -1,0 +1,108 @@
+// Readers (three formats, clear errors), id mapping, leave-one-out split, samples, synthetic data.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <seqrec/data/readers.hpp>
+#include <seqrec/data/sampler.hpp>
+#include <seqrec/data/split.hpp>
+#include <seqrec/data/synthetic.hpp>
+#include <string>
+
+using namespace seqrec;
+
+namespace {
+/// A temporary file removed at scope exit.
+struct TempFile {
+    std::string path;
+    TempFile(const std::string& name, const std::string& content)
+        : path(std::string(P_tmpdir) + "/seqrec_test_" + name) {
+        std::ofstream(path) << content;
+    }
+    ~TempFile() { std::remove(path.c_str()); }
+};
+
+std::string error_of(const std::string& content, DataFormat f, const std::string& name) {
+    TempFile file(name, content);
+    try {
+        read_dataset(file.path, f);
+    } catch (const DataError& e) {
+        return e.what();
+    }
+    return "";
+}
+}  // namespace
+
+TEST_CASE("lines format: ids remapped in order of first appearance") {
+    TempFile f("lines.txt", "10 7 5 7\n20 5 9\n\n30 3\n");
+    const Dataset ds = read_dataset(f.path, DataFormat::lines);
+    CHECK(ds.num_users() == 3);
+    CHECK(ds.num_items() == 4);
+    CHECK(ds.sequences[0] == std::vector<ItemId>{1, 2, 1});
+    CHECK(ds.sequences[1] == std::vector<ItemId>{2, 3});
+    CHECK(ds.items.external(3) == 9);
+    CHECK(ds.users.external(3) == 30);
+    CHECK(ds.name == "seqrec_test_lines");
+}
+
+TEST_CASE("pairs format keeps file order per user") {
+    TempFile f("pairs.txt", "1 100\n2 200\n1 300\r\n1 100\n");
+    const Dataset ds = read_dataset(f.path, DataFormat::pairs);
+    CHECK(ds.sequences[0] == std::vector<ItemId>{1, 3, 1});
+    CHECK(ds.sequences[1] == std::vector<ItemId>{2});
+}
+
+TEST_CASE("csv format sorts each user by timestamp, stable on ties, header allowed") {
+    TempFile f("events.csv", "user,item,timestamp\n1,50,30\n1,60,10\n2,50,5\n1,70,10\n");
+    const Dataset ds = read_dataset(f.path, DataFormat::csv);
+    // user 1: (60,10) (70,10) (50,30) -> ids 60=2, 70=3, 50=1
+    CHECK(ds.sequences[0] == std::vector<ItemId>{2, 3, 1});
+    TempFile t("events.tsv", "1\t5\t2.5\n1\t6\t1.5\n");
+    CHECK(read_dataset(t.path, DataFormat::csv).sequences[0] == std::vector<ItemId>{2, 1});
+}
+
+TEST_CASE("malformed files give file:line: problem") {
+    CHECK(error_of("1 2 3\n2 x 4\n", DataFormat::lines, "a.txt").find("a.txt:2: item id 'x' is not an integer") != std::string::npos);
+    CHECK(error_of("1 2 0\n", DataFormat::lines, "b.txt").find("b.txt:1: item id 0 must be positive") != std::string::npos);
+    CHECK(error_of("1 2\n-3 4\n", DataFormat::pairs, "c.txt").find("c.txt:2: user id -3 must be positive") != std::string::npos);
+    CHECK(error_of("1 2 3\n", DataFormat::pairs, "d.txt").find("d.txt:1: expected 2 fields") != std::string::npos);
+    CHECK(error_of("", DataFormat::lines, "e.txt").find("no interactions") != std::string::npos);
+    CHECK(error_of("7\n", DataFormat::lines, "f.txt").find("f.txt:1: expected a user id followed") != std::string::npos);
+    CHECK(error_of("1,2,abc\n", DataFormat::csv, "g.csv").find("g.csv:1: timestamp 'abc'") != std::string::npos);
+    CHECK(error_of("1 99999999999999999999\n", DataFormat::lines, "h.txt").find("h.txt:1:") != std::string::npos);
+    CHECK_THROWS_AS(read_dataset("/nonexistent/seqrec.txt", DataFormat::lines), IoError);
+}
+
+TEST_CASE("leave-one-out split and training windows") {
+    Dataset ds;
+    ds.sequences = {{1, 2, 3, 4, 5}, {6, 7}, {8, 9, 1}};
+    for (int i = 1; i <= 9; ++i) ds.items.add(i);
+    const Split s = leave_one_out(ds);
+    CHECK(s.train[0] == std::vector<ItemId>{1, 2, 3});
+    CHECK(s.valid[0] == 4);
+    CHECK(s.test[0] == 5);
+    CHECK(s.train[1] == std::vector<ItemId>{6, 7});  // < 3 items: all training, not evaluated
+    CHECK(s.test[1] == 0);
+    CHECK(s.history(0, true) == std::vector<ItemId>{1, 2, 3, 4});
+
+    TrainSample t;
+    make_train_sample({1, 2, 3, 4, 5, 6}, 3, t);
+    CHECK(t.input == std::vector<ItemId>{3, 4, 5});
+    CHECK(t.target == std::vector<ItemId>{4, 5, 6});
+    Rng rng(1);
+    sample_negatives(sorted_unique({1, 2, 3, 4, 5, 6}), 8, 100, t.negative, rng);
+    for (ItemId n : t.negative) CHECK((n == 7 || n == 8));
+}
+
+TEST_CASE("synthetic data is deterministic and sequential") {
+    SyntheticOptions o;
+    o.users = 50;
+    const Dataset a = synthetic_dataset(o), b = synthetic_dataset(o);
+    CHECK(a.sequences == b.sequences);
+    o.seed = 2;
+    CHECK(synthetic_dataset(o).sequences != a.sequences);
+    for (const auto& s : a.sequences) {
+        CHECK(s.size() >= 8);
+        CHECK(sorted_unique(s).size() == s.size());  // no repeats within a user
+    }
+}
