@@ -7,8 +7,8 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <set>
 #include <seqrec/seqrec.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -133,8 +133,8 @@ private:
 
 DataFormat format_for(const Options& o, const std::string& path) {
     std::string def = "lines";
-    if (path.size() > 4 && (path.substr(path.size() - 4) == ".csv" ||
-                            path.substr(path.size() - 4) == ".tsv"))
+    if (path.size() > 4 &&
+        (path.substr(path.size() - 4) == ".csv" || path.substr(path.size() - 4) == ".tsv"))
         def = "csv";
     return parse_data_format(o.str("format", def));
 }
@@ -195,7 +195,8 @@ int cmd_train(const Options& o) {
     const std::string save = o.str("save", "");
     o.check_all_used();
     if (metrics_from_ranks({}).get(t.metric) != metrics_from_ranks({}).get(t.metric))
-        throw UsageError("--metric '" + t.metric + "' is not one of HR@1/5/10/20, NDCG@5/10/20, MRR");
+        throw UsageError("--metric '" + t.metric +
+                         "' is not one of HR@1/5/10/20, NDCG@5/10/20, MRR");
 
     SASRec<float> model(cfg);
     Rng init({t.seed, 0x1A17});
@@ -205,8 +206,8 @@ int cmd_train(const Options& o) {
                      "seqrec: %s: %ld users, %ld items, %ld interactions; sasrec d=%ld n=%ld "
                      "blocks=%ld heads=%ld, loss %s, %d threads\n",
                      ds.name.c_str(), long(ds.num_users()), long(ds.num_items()),
-                     long(ds.num_interactions()), long(cfg.dim), long(cfg.maxlen),
-                     long(cfg.blocks), long(cfg.heads), to_string(t.loss), max_threads());
+                     long(ds.num_interactions()), long(cfg.dim), long(cfg.maxlen), long(cfg.blocks),
+                     long(cfg.heads), to_string(t.loss), max_threads());
     Trainer<SASRec<float>> trainer(t);
     const TrainResult r = trainer.fit(model, split);
     const Metrics test = evaluate(model, split, true, t.eval);
@@ -260,7 +261,8 @@ int cmd_eval(const Options& o) {
         }
         seq = std::move(mapped);
     }
-    if (dropped) std::fprintf(stderr, "seqrec: %ld interactions with unknown items dropped\n", dropped);
+    if (dropped)
+        std::fprintf(stderr, "seqrec: %ld interactions with unknown items dropped\n", dropped);
     ds.items = items;
     const Split split = leave_one_out(ds);
     Json out;
@@ -297,7 +299,8 @@ int cmd_recommend(const Options& o) {
     const std::string requests = o.str("requests", "");
     o.check_all_used();
     if (history.empty() == requests.empty())
-        throw UsageError("recommend needs exactly one of --history \"i1 i2 ...\" or --requests FILE");
+        throw UsageError(
+            "recommend needs exactly one of --history \"i1 i2 ...\" or --requests FILE");
     IdMap items;
     const auto model = load_checkpoint<SASRec<float>>(dir, &items);
     Recommender<SASRec<float>> rec(model, items);

@@ -62,14 +62,22 @@ TEST_CASE("csv format sorts each user by timestamp, stable on ties, header allow
 }
 
 TEST_CASE("malformed files give file:line: problem") {
-    CHECK(error_of("1 2 3\n2 x 4\n", DataFormat::lines, "a.txt").find("a.txt:2: item id 'x' is not an integer") != std::string::npos);
-    CHECK(error_of("1 2 0\n", DataFormat::lines, "b.txt").find("b.txt:1: item id 0 must be positive") != std::string::npos);
-    CHECK(error_of("1 2\n-3 4\n", DataFormat::pairs, "c.txt").find("c.txt:2: user id -3 must be positive") != std::string::npos);
-    CHECK(error_of("1 2 3\n", DataFormat::pairs, "d.txt").find("d.txt:1: expected 2 fields") != std::string::npos);
+    CHECK(error_of("1 2 3\n2 x 4\n", DataFormat::lines, "a.txt")
+              .find("a.txt:2: item id 'x' is not an integer") != std::string::npos);
+    CHECK(error_of("1 2 0\n", DataFormat::lines, "b.txt")
+              .find("b.txt:1: item id 0 must be positive") != std::string::npos);
+    CHECK(error_of("1 2\n-3 4\n", DataFormat::pairs, "c.txt")
+              .find("c.txt:2: user id -3 must be positive") != std::string::npos);
+    CHECK(error_of("1 2 3\n", DataFormat::pairs, "d.txt").find("d.txt:1: expected 2 fields") !=
+          std::string::npos);
     CHECK(error_of("", DataFormat::lines, "e.txt").find("no interactions") != std::string::npos);
-    CHECK(error_of("7\n", DataFormat::lines, "f.txt").find("f.txt:1: expected a user id followed") != std::string::npos);
-    CHECK(error_of("1,2,abc\n", DataFormat::csv, "g.csv").find("g.csv:1: timestamp 'abc'") != std::string::npos);
-    CHECK(error_of("1 99999999999999999999\n", DataFormat::lines, "h.txt").find("h.txt:1:") != std::string::npos);
+    CHECK(
+        error_of("7\n", DataFormat::lines, "f.txt").find("f.txt:1: expected a user id followed") !=
+        std::string::npos);
+    CHECK(error_of("1,2,abc\n", DataFormat::csv, "g.csv").find("g.csv:1: timestamp 'abc'") !=
+          std::string::npos);
+    CHECK(error_of("1 99999999999999999999\n", DataFormat::lines, "h.txt").find("h.txt:1:") !=
+          std::string::npos);
     CHECK_THROWS_AS(read_dataset("/nonexistent/seqrec.txt", DataFormat::lines), IoError);
 }
 

@@ -27,8 +27,10 @@ SASRec<double> small_model(double dropout, std::uint64_t seed) {
     // Non-degenerate LN gains and biases (init sets them to 1 / 0).
     std::mt19937_64 g(seed);
     m.for_each_param("", [&](const std::string& name, Mat& p) {
-        if (name.find("gamma") != std::string::npos) fill_uniform(p, g, 0.7, 1.3);
-        else if (p.rows() == 1) fill_uniform(p, g, -0.2, 0.2);
+        if (name.find("gamma") != std::string::npos)
+            fill_uniform(p, g, 0.7, 1.3);
+        else if (p.rows() == 1)
+            fill_uniform(p, g, -0.2, 0.2);
     });
     return m;
 }
@@ -37,7 +39,7 @@ SASRec<double> small_model(double dropout, std::uint64_t seed) {
 std::vector<TrainSample> batch_of_windows() {
     std::vector<std::vector<ItemId>> seqs = {
         {1, 2, 3, 4, 5, 6, 7, 8, 9, 2},  // longer than n: full window
-        {4, 4},                           // length-1 window, repeated id
+        {4, 4},                          // length-1 window, repeated id
         {9, 3, 7, 3},
         {2, 5, 8, 1, 5}};
     std::vector<TrainSample> out;
@@ -113,8 +115,8 @@ TEST_CASE("SASRec: sampled check on a larger item table (>= 50 entries)") {
             return window_objective(model, s, kind, 0.125, g, ws, &drop);
         };
         run(&grad);
-        CHECK(sampled_relative_error(grad.embedding.E, model.embedding.E, [&] { return run(nullptr); },
-                                     60, 1) < 1e-6);
+        CHECK(sampled_relative_error(
+                  grad.embedding.E, model.embedding.E, [&] { return run(nullptr); }, 60, 1) < 1e-6);
     }
 }
 

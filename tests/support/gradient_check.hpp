@@ -3,12 +3,11 @@
 /// one relative error per tensor, ||a - n|| / max(1e-12, ||a|| + ||n||) < 1e-6.
 #pragma once
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include <Eigen/Core>
 
 namespace seqrec::test {
 
@@ -25,8 +24,8 @@ double relative_error(const Eigen::MatrixBase<A>& analytic, const Eigen::MatrixB
 }
 
 /// The pass criterion of MODELS.md §8.11. A tensor whose exact gradient is identically zero (the
-/// attention key bias: softmax ignores a per-row constant) leaves only rounding noise on both sides,
-/// where a ratio is meaningless; there both must be absolutely tiny instead.
+/// attention key bias: softmax ignores a per-row constant) leaves only rounding noise on both
+/// sides, where a ratio is meaningless; there both must be absolutely tiny instead.
 template <typename A, typename N>
 bool gradients_match(const Eigen::MatrixBase<A>& analytic, const Eigen::MatrixBase<N>& numeric,
                      double tol = 1e-6) {

@@ -24,7 +24,9 @@ struct NamedParam {
 template <typename T, typename Module>
 std::vector<NamedParam<T>> param_list(Module& module) {
     std::vector<NamedParam<T>> out;
-    module.for_each_param("", [&](const std::string& name, Matrix<T>& m) { out.push_back({name, &m}); });
+    module.for_each_param("", [&](const std::string& name, Matrix<T>& m) {
+        out.push_back({name, &m});
+    });
     return out;
 }
 

@@ -1,5 +1,6 @@
 /// \file data/id_map.hpp
-/// Maps external (file) ids to dense internal ids 1..N in order of first appearance (MODELS.md 1.1).
+/// Maps external (file) ids to dense internal ids 1..N in order of first appearance
+/// (MODELS.md 1.1).
 #pragma once
 
 #include <cstdint>

@@ -17,9 +17,9 @@ namespace seqrec {
 struct SyntheticOptions {
     Index users = 2000;
     Index items = 400;
-    Index topics = 8;        ///< Markov chains; items are split evenly among them
-    Index successors = 3;    ///< preferred next items per item
-    double follow = 0.85;    ///< probability of taking a preferred successor
+    Index topics = 8;      ///< Markov chains; items are split evenly among them
+    Index successors = 3;  ///< preferred next items per item
+    double follow = 0.85;  ///< probability of taking a preferred successor
     Index min_len = 8, max_len = 40;
     std::uint64_t seed = 1;
 

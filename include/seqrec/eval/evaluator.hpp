@@ -30,9 +30,9 @@ inline std::vector<ItemId> sample_eval_negatives(const std::vector<ItemId>& hist
                                                  ItemId target, Index num_items, Index count,
                                                  Rng& rng) {
     std::vector<ItemId> out;
-    const Index available = num_items - Index(history_sorted.size()) -
-                            (std::binary_search(history_sorted.begin(), history_sorted.end(),
-                                                target) ? 0 : 1);
+    const Index available =
+        num_items - Index(history_sorted.size()) -
+        (std::binary_search(history_sorted.begin(), history_sorted.end(), target) ? 0 : 1);
     const Index want = std::min(count, std::max<Index>(available, 0));
     std::vector<ItemId> chosen;  // sorted, for distinctness
     while (Index(out.size()) < want) {
@@ -83,8 +83,8 @@ Metrics evaluate(const Model& model, const Split& split, bool test, const EvalOp
             if (opt.sampled) {
                 const auto hs = sorted_unique(history);
                 Rng rng({opt.seed, std::uint64_t(u), test ? 1u : 0u});
-                const auto cand = sample_eval_negatives(hs, target, split.num_items,
-                                                        opt.negatives, rng);
+                const auto cand =
+                    sample_eval_negatives(hs, target, split.num_items, opt.negatives, rng);
                 ranks[std::size_t(k)] = sampled_rank(scores, target, cand);
             } else {
                 ranks[std::size_t(k)] = full_rank(scores, target, history);

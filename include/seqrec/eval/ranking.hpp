@@ -12,8 +12,8 @@
 namespace seqrec {
 
 /// Full ranking over items 1..N of `scores` (N+1, entry 0 ignored) minus `excluded` (the user's
-/// history). Returns #{i != y : score_i >= score_y} or kMissRank when y is excluded (faithful to the
-/// reference codes, MODELS.md I16) or its score is NaN. Modifies `scores` (excluded -> -inf).
+/// history). Returns #{i != y : score_i >= score_y} or kMissRank when y is excluded (faithful to
+/// the reference codes, MODELS.md I16) or its score is NaN. Modifies `scores` (excluded -> -inf).
 template <typename T>
 long full_rank(Vector<T>& scores, ItemId target, const std::vector<ItemId>& excluded) {
     for (ItemId i : excluded)

@@ -29,9 +29,9 @@ struct ItemPositionEmbedding {
     /// ids: L <= n item ids in 1..N (compact window); writes X0 (L x d) and its dropout mask.
     void forward(const std::vector<ItemId>& ids, Mat& X0, Mat& mask, Rng* rng) const {
         const Index L = Index(ids.size()), offset = P.rows() - L;
-        SEQREC_CHECK(L <= P.rows(), ShapeError,
-                     "window of " + std::to_string(L) + " items exceeds maxlen " +
-                         std::to_string(P.rows()));
+        SEQREC_CHECK(
+            L <= P.rows(), ShapeError,
+            "window of " + std::to_string(L) + " items exceeds maxlen " + std::to_string(P.rows()));
         const T c = input_scale();
         X0.resize(L, E.cols());
         for (Index t = 0; t < L; ++t) X0.row(t) = c * E.row(ids[t]) + P.row(offset + t);

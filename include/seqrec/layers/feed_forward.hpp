@@ -16,8 +16,8 @@ template <typename T>
 struct FeedForward {
     using Mat = Matrix<T>;
     struct Cache {
-        Mat pre;      // Y W1 + b1 (rows x inner)
-        Mat hidden;   // Drop(act(pre)), the input of W2
+        Mat pre;     // Y W1 + b1 (rows x inner)
+        Mat hidden;  // Drop(act(pre)), the input of W2
         Mat mask1, mask2;
         Mat dhidden;  // backward scratch, reused
     };

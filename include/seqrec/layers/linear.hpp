@@ -24,7 +24,8 @@ struct Linear {
         y.rowwise() += b.row(0);
     }
     /// Adds dL/dW, dL/db into `grad`; writes (or adds, if accumulate) dL/dx into *dx when given.
-    void backward(const Mat& x, const Mat& dy, Linear& grad, Mat* dx, bool accumulate = false) const {
+    void backward(const Mat& x, const Mat& dy, Linear& grad, Mat* dx,
+                  bool accumulate = false) const {
         grad.W.noalias() += x.transpose() * dy;
         grad.b += dy.colwise().sum();
         if (!dx) return;

@@ -20,10 +20,10 @@ template <typename T>
 struct MultiHeadAttention {
     using Mat = Matrix<T>;
     struct Cache {
-        Mat Q, K, V;               // projections (L x d)
-        std::vector<Mat> probs;    // A^k before dropout (L x L, upper triangle 0)
-        std::vector<Mat> masks;    // dropout masks on A^k (empty when off)
-        Mat scratch, dQ, dK, dV;   // reused buffers
+        Mat Q, K, V;              // projections (L x d)
+        std::vector<Mat> probs;   // A^k before dropout (L x L, upper triangle 0)
+        std::vector<Mat> masks;   // dropout masks on A^k (empty when off)
+        Mat scratch, dQ, dK, dV;  // reused buffers
     };
     Linear<T> wq, wk, wv;
     Index heads = 1;
@@ -88,7 +88,8 @@ struct MultiHeadAttention {
             // dÃ = dO V^T (lower triangle), dA = dÃ * mask, dS by (B.2).
             Mat& G = c.scratch;
             G.resize(L, L);
-            G.template triangularView<Eigen::Lower>() = dOk * c.V.middleCols(k * dh, dh).transpose();
+            G.template triangularView<Eigen::Lower>() =
+                dOk * c.V.middleCols(k * dh, dh).transpose();
             if (mask.size()) G.array() *= mask.array();
             causal_softmax_backward(A, G);
             G *= s;  // dS * s: dQ = s dS K, dK = s dS^T Q

@@ -33,20 +33,20 @@ struct TransformerBlock {
         : ln_a(d, ln_eps), attn(d, heads, p), ln_f(d, ln_eps), ffn(d, d, act, p) {}
 
     void forward(const Mat& X, Mat& Xout, Cache& c, Rng* rng) const {
-        ln_a.forward(X, c.Z, &c.ln_a);             // (2.1)
-        attn.forward(c.Z, X, c.O, c.attn, rng);    // (2.2)-(2.6)
-        c.H = c.O + c.Z;                           // (2.7)
-        ln_f.forward(c.H, c.Y, &c.ln_f);           // (2.8)
-        ffn.forward(c.Y, c.F, c.ffn, rng);         // (1.2)
-        Xout = c.Y + c.F;                          // (2.9), all rows real
+        ln_a.forward(X, c.Z, &c.ln_a);           // (2.1)
+        attn.forward(c.Z, X, c.O, c.attn, rng);  // (2.2)-(2.6)
+        c.H = c.O + c.Z;                         // (2.7)
+        ln_f.forward(c.H, c.Y, &c.ln_f);         // (2.8)
+        ffn.forward(c.Y, c.F, c.ffn, rng);       // (1.2)
+        Xout = c.Y + c.F;                        // (2.9), all rows real
     }
 
     /// dXout is consumed. X is this block's forward input. Writes dL/dX into dX.
     void backward(Mat& dXout, const Mat& X, Cache& c, TransformerBlock& grad, Mat& dX) const {
-        c.dY = dXout;                                      // residual Y -> X'
+        c.dY = dXout;                                     // residual Y -> X'
         ffn.backward(dXout, c.Y, c.ffn, grad.ffn, c.dY);  // dY += FFN'(dX')
         ln_f.backward(c.dY, c.ln_f, grad.ln_f, c.dH);
-        c.dZ = c.dH;                                       // residual Z -> H
+        c.dZ = c.dH;  // residual Z -> H
         dX.setZero(X.rows(), X.cols());
         attn.backward(c.dH, c.Z, X, c.attn, grad.attn, c.dZ, dX);
         ln_a.backward(c.dZ, c.ln_a, grad.ln_a, dX, /*accumulate=*/true);

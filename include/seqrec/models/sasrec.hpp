@@ -4,10 +4,9 @@
 #pragma once
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "seqrec/core/error.hpp"
 #include "seqrec/core/param.hpp"
@@ -30,20 +29,27 @@ struct SASRecConfig {
     /// Throws ConfigError naming the field and the rule.
     void check() const {
         SEQREC_CHECK(num_items >= 1, ConfigError, "num_items must be >= 1");
-        SEQREC_CHECK(maxlen >= 1, ConfigError, "maxlen must be >= 1, got " + std::to_string(maxlen));
+        SEQREC_CHECK(maxlen >= 1, ConfigError,
+                     "maxlen must be >= 1, got " + std::to_string(maxlen));
         SEQREC_CHECK(dim >= 1, ConfigError, "dim must be >= 1, got " + std::to_string(dim));
-        SEQREC_CHECK(blocks >= 1, ConfigError, "blocks must be >= 1, got " + std::to_string(blocks));
-        SEQREC_CHECK(heads >= 1 && dim % heads == 0, ConfigError,
-                     "heads = " + std::to_string(heads) + " must divide dim = " +
-                         std::to_string(dim));
+        SEQREC_CHECK(blocks >= 1, ConfigError,
+                     "blocks must be >= 1, got " + std::to_string(blocks));
+        SEQREC_CHECK(
+            heads >= 1 && dim % heads == 0, ConfigError,
+            "heads = " + std::to_string(heads) + " must divide dim = " + std::to_string(dim));
         SEQREC_CHECK(dropout >= 0.0 && dropout < 1.0, ConfigError,
                      "dropout must be in [0, 1), got " + std::to_string(dropout));
         SEQREC_CHECK(ln_eps > 0.0, ConfigError, "ln_eps must be > 0");
     }
     nlohmann::json to_json() const {
-        return {{"num_items", num_items}, {"maxlen", maxlen},   {"dim", dim},
-                {"blocks", blocks},       {"heads", heads},     {"dropout", dropout},
-                {"activation", to_string(activation)},          {"ln_eps", ln_eps}};
+        return {{"num_items", num_items},
+                {"maxlen", maxlen},
+                {"dim", dim},
+                {"blocks", blocks},
+                {"heads", heads},
+                {"dropout", dropout},
+                {"activation", to_string(activation)},
+                {"ln_eps", ln_eps}};
     }
     static SASRecConfig from_json(const nlohmann::json& j) {
         SASRecConfig c;
@@ -85,7 +91,8 @@ public:
 
     SASRec() = default;
     explicit SASRec(const SASRecConfig& cfg)
-        : config(cfg), embedding(cfg.num_items, cfg.maxlen, cfg.dim, cfg.dropout),
+        : config(cfg),
+          embedding(cfg.num_items, cfg.maxlen, cfg.dim, cfg.dropout),
           ln_out(cfg.dim, cfg.ln_eps) {
         cfg.check();
         for (Index b = 0; b < cfg.blocks; ++b)

@@ -15,10 +15,10 @@ namespace seqrec {
 struct AdamOptions {
     double lr = 1e-3;
     double beta1 = 0.9;
-    double beta2 = 0.98;         ///< SASRec's value (PyTorch default is 0.999)
+    double beta2 = 0.98;  ///< SASRec's value (PyTorch default is 0.999)
     double eps = 1e-8;
-    double weight_decay = 0.0;   ///< coupled L2 on every parameter: g += wd * theta
-    double l2_emb = 0.0;         ///< SASRec's l2_emb: extra g += l2_emb * theta on embedding tables
+    double weight_decay = 0.0;  ///< coupled L2 on every parameter: g += wd * theta
+    double l2_emb = 0.0;        ///< SASRec's l2_emb: extra g += l2_emb * theta on embedding tables
 
     void check() const {
         SEQREC_CHECK(lr > 0.0, ConfigError, "lr must be > 0");

@@ -28,12 +28,12 @@ struct TrainOptions {
     LossKind loss = LossKind::bce;
     AdamOptions adam;
     std::uint64_t seed = 42;
-    Index patience = 20;                  ///< epochs without improvement before stopping; 0 = off
-    std::string metric = "NDCG@10";       ///< validation metric for model selection
-    Index eval_every = 1;                 ///< validate every k epochs
-    EvalOptions eval;                     ///< protocol for validation
-    Index chunks = 8;                     ///< fixed gradient buffers per batch (determinism)
-    bool verbose = true;                  ///< one progress line per epoch on stderr
+    Index patience = 20;             ///< epochs without improvement before stopping; 0 = off
+    std::string metric = "NDCG@10";  ///< validation metric for model selection
+    Index eval_every = 1;            ///< validate every k epochs
+    EvalOptions eval;                ///< protocol for validation
+    Index chunks = 8;                ///< fixed gradient buffers per batch (determinism)
+    bool verbose = true;             ///< one progress line per epoch on stderr
 
     void check() const {
         SEQREC_CHECK(epochs >= 0, ConfigError, "epochs must be >= 0");
@@ -111,8 +111,7 @@ public:
                 }
                 char buf[160];
                 std::snprintf(buf, sizeof buf, "  valid %s %.4f HR@10 %.4f%s", opt_.metric.c_str(),
-                              e.valid_metric, m.get("HR@10"),
-                              res.best_epoch == epoch ? " *" : "");
+                              e.valid_metric, m.get("HR@10"), res.best_epoch == epoch ? " *" : "");
                 line = buf;
             }
             res.log.push_back(e);
