@@ -19,39 +19,44 @@ struct ItemPositionEmbedding {
     Mat E, P;
     double dropout = 0.0;
     bool scale = true;  // multiply E by sqrt(d) (SASRec); the output layer uses unscaled E
+    Index maxlen = 0;
+    bool positional = true;  // absolute positions P (RPESA's rpa_abs_pos); off: P is empty
 
     ItemPositionEmbedding() = default;
-    ItemPositionEmbedding(Index num_items, Index maxlen, Index d, double p)
-        : E(Mat::Zero(num_items + 1, d)), P(Mat::Zero(maxlen, d)), dropout(p) {}
+    ItemPositionEmbedding(Index num_items, Index n, Index d, double p, bool use_positions = true)
+        : E(Mat::Zero(num_items + 1, d)),
+          P(Mat::Zero(use_positions ? n : 0, d)),
+          dropout(p),
+          maxlen(n),
+          positional(use_positions) {}
 
     T input_scale() const { return scale ? std::sqrt(T(E.cols())) : T(1); }
 
     /// ids: L <= n item ids in 1..N (compact window); writes X0 (L x d) and its dropout mask.
     void forward(const std::vector<ItemId>& ids, Mat& X0, Mat& mask, Rng* rng) const {
-        const Index L = Index(ids.size()), offset = P.rows() - L;
+        const Index L = Index(ids.size());
         SEQREC_CHECK(
-            L <= P.rows(), ShapeError,
-            "window of " + std::to_string(L) + " items exceeds maxlen " + std::to_string(P.rows()));
+            L <= maxlen, ShapeError,
+            "window of " + std::to_string(L) + " items exceeds maxlen " + std::to_string(maxlen));
         const T c = input_scale();
         X0.resize(L, E.cols());
-        for (Index t = 0; t < L; ++t) X0.row(t) = c * E.row(ids[t]) + P.row(offset + t);
+        for (Index t = 0; t < L; ++t) X0.row(t) = c * E.row(ids[t]);
+        if (positional) X0 += P.bottomRows(L);  // slots n-L..n-1
         dropout_forward(X0, mask, dropout, rng);
     }
     /// dX0 is consumed; scatter-adds into grad.E and grad.P.
     void backward(Mat& dX0, const std::vector<ItemId>& ids, const Mat& mask,
                   ItemPositionEmbedding& grad) const {
-        const Index L = Index(ids.size()), offset = P.rows() - L;
+        const Index L = Index(ids.size());
         const T c = input_scale();
         dropout_backward(dX0, mask);
-        for (Index t = 0; t < L; ++t) {
-            grad.E.row(ids[t]) += c * dX0.row(t);
-            grad.P.row(offset + t) += dX0.row(t);
-        }
+        for (Index t = 0; t < L; ++t) grad.E.row(ids[t]) += c * dX0.row(t);
+        if (positional) grad.P.bottomRows(L) += dX0;
     }
     template <typename F>
     void for_each_param(const std::string& prefix, F&& f) {
         f(prefix + "item", E);
-        f(prefix + "position", P);
+        if (positional) f(prefix + "position", P);
     }
 };
 

@@ -1,6 +1,8 @@
 /// \file layers/multi_head_attention.hpp
 /// Causal multi-head dot-product self-attention in SASRec's form (MODELS.md 2.2-2.6, B.3):
-/// queries from Z, keys and values from X, no output projection.
+/// queries from Z, keys and values from X, no output projection. Optionally relative-position
+/// aware (RPESA's RPA, MODELS.md 7.2, [I12] Shaw-style): learned vectors R^K, R^V indexed by the
+/// clipped offset t - j are added to keys and values, scored by the same query dot product.
 #pragma once
 
 #include <cmath>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "seqrec/kernels/causal_softmax.hpp"
+#include "seqrec/kernels/relative_position.hpp"
 #include "seqrec/layers/dropout.hpp"
 #include "seqrec/layers/linear.hpp"
 
@@ -24,14 +27,30 @@ struct MultiHeadAttention {
         std::vector<Mat> probs;   // A^k before dropout (L x L, upper triangle 0)
         std::vector<Mat> masks;   // dropout masks on A^k (empty when off)
         Mat scratch, dQ, dK, dV;  // reused buffers
+        Mat G, Omega, dG;         // relative positions: per-offset scores / weights (L x k+1)
     };
     Linear<T> wq, wk, wv;
     Index heads = 1;
     double dropout = 0.0;
+    Index max_rel = -1;  ///< k_max; -1 = no relative positions (plain SASRec attention)
+    bool rel_in_value = true;
+    Mat rel_k, rel_v;  ///< R^K, R^V ((k_max + 1) x d), zero-initialised: starts as SASRec
 
     MultiHeadAttention() = default;
-    MultiHeadAttention(Index d, Index num_heads, double p)
-        : wq(d, d), wk(d, d), wv(d, d), heads(num_heads), dropout(p) {}
+    MultiHeadAttention(Index d, Index num_heads, double p, Index k_max = -1, bool in_value = true)
+        : wq(d, d),
+          wk(d, d),
+          wv(d, d),
+          heads(num_heads),
+          dropout(p),
+          max_rel(k_max),
+          rel_in_value(in_value) {
+        if (max_rel >= 0) {
+            rel_k = Mat::Zero(max_rel + 1, d);
+            if (rel_in_value) rel_v = Mat::Zero(max_rel + 1, d);
+        }
+    }
+    bool relative() const { return max_rel >= 0; }
 
     Index head_dim() const { return wq.W.cols() / heads; }
 
@@ -50,16 +69,25 @@ struct MultiHeadAttention {
             A.resize(L, L);
             A.template triangularView<Eigen::Lower>() =
                 s * c.Q.middleCols(k * dh, dh) * c.K.middleCols(k * dh, dh).transpose();
+            if (relative()) {  // (7.2): + s Q_t . R^K[delta_tj], via G = Q R^K^T
+                c.G.noalias() =
+                    c.Q.middleCols(k * dh, dh) * rel_k.middleCols(k * dh, dh).transpose();
+                add_relative_columns(A, c.G, max_rel, s);
+            }
             causal_softmax(A);
+            const Mat* weights = &A;
             if (rng && dropout > 0.0) {
                 draw_dropout_mask(c.masks[k], L, L, dropout, *rng);
                 c.scratch = A.cwiseProduct(c.masks[k]);
-                O.middleCols(k * dh, dh).noalias() =
-                    c.scratch.template triangularView<Eigen::Lower>() * c.V.middleCols(k * dh, dh);
+                weights = &c.scratch;
             } else {
                 c.masks[k].resize(0, 0);
-                O.middleCols(k * dh, dh).noalias() =
-                    A.template triangularView<Eigen::Lower>() * c.V.middleCols(k * dh, dh);
+            }
+            O.middleCols(k * dh, dh).noalias() =
+                weights->template triangularView<Eigen::Lower>() * c.V.middleCols(k * dh, dh);
+            if (relative() && rel_in_value) {  // (7.3): + Omega R^V
+                bin_by_offset(*weights, max_rel, c.Omega);
+                O.middleCols(k * dh, dh).noalias() += c.Omega * rel_v.middleCols(k * dh, dh);
             }
         }
     }
@@ -77,19 +105,25 @@ struct MultiHeadAttention {
             const Mat& mask = c.masks[k];
             const auto dOk = dO.middleCols(k * dh, dh);
             // dV = Ã^T dO, with Ã = A (or A * mask).
+            const Mat* weights = &A;
             if (mask.size()) {
                 c.scratch = A.cwiseProduct(mask);
-                c.dV.middleCols(k * dh, dh).noalias() =
-                    c.scratch.template triangularView<Eigen::Lower>().transpose() * dOk;
-            } else {
-                c.dV.middleCols(k * dh, dh).noalias() =
-                    A.template triangularView<Eigen::Lower>().transpose() * dOk;
+                weights = &c.scratch;
             }
-            // dÃ = dO V^T (lower triangle), dA = dÃ * mask, dS by (B.2).
+            c.dV.middleCols(k * dh, dh).noalias() =
+                weights->template triangularView<Eigen::Lower>().transpose() * dOk;
+            const bool rel_v_on = relative() && rel_in_value;
+            if (rel_v_on) {  // (B.17): dR^V = Omega^T dO; dÃ_tj += dO_t . R^V[delta_tj] below
+                bin_by_offset(*weights, max_rel, c.Omega);
+                grad.rel_v.middleCols(k * dh, dh).noalias() += c.Omega.transpose() * dOk;
+                c.dG.noalias() = dOk * rel_v.middleCols(k * dh, dh).transpose();
+            }
+            // dÃ = dO V^T (lower triangle), dA = dÃ * mask, dS by (B.2). Overwrites scratch.
             Mat& G = c.scratch;
             G.resize(L, L);
             G.template triangularView<Eigen::Lower>() =
                 dOk * c.V.middleCols(k * dh, dh).transpose();
+            if (rel_v_on) add_relative_columns(G, c.dG, max_rel, T(1));
             if (mask.size()) G.array() *= mask.array();
             causal_softmax_backward(A, G);
             G *= s;  // dS * s: dQ = s dS K, dK = s dS^T Q
@@ -97,6 +131,12 @@ struct MultiHeadAttention {
                 G.template triangularView<Eigen::Lower>() * c.K.middleCols(k * dh, dh);
             c.dK.middleCols(k * dh, dh).noalias() =
                 G.template triangularView<Eigen::Lower>().transpose() * c.Q.middleCols(k * dh, dh);
+            if (relative()) {  // (B.16): dG^K = binned s dS; dQ += dG^K R^K; dR^K += dG^K^T Q
+                bin_by_offset(G, max_rel, c.dG);
+                c.dQ.middleCols(k * dh, dh).noalias() += c.dG * rel_k.middleCols(k * dh, dh);
+                grad.rel_k.middleCols(k * dh, dh).noalias() +=
+                    c.dG.transpose() * c.Q.middleCols(k * dh, dh);
+            }
         }
         wq.backward(Z, c.dQ, grad.wq, &dZ, /*accumulate=*/true);
         wk.backward(X, c.dK, grad.wk, &dX, /*accumulate=*/true);
@@ -115,9 +155,20 @@ struct MultiHeadAttention {
         for (Index k = 0; k < heads; ++k) {
             Mat& a = c.scratch;
             a.noalias() = s * c.Q.middleCols(k * dh, dh) * c.K.middleCols(k * dh, dh).transpose();
+            const Index L = X.rows();
+            if (relative()) {
+                c.G.noalias() =
+                    c.Q.middleCols(k * dh, dh) * rel_k.middleCols(k * dh, dh).transpose();
+                for (Index j = 0; j < L; ++j) a(0, j) += s * c.G(0, std::min(L - 1 - j, max_rel));
+            }
             a.array() = (a.array() - a.maxCoeff()).exp();
             a /= a.sum();
             o.middleCols(k * dh, dh).noalias() = a * c.V.middleCols(k * dh, dh);
+            if (relative() && rel_in_value) {
+                c.Omega.setZero(1, max_rel + 1);
+                for (Index j = 0; j < L; ++j) c.Omega(0, std::min(L - 1 - j, max_rel)) += a(0, j);
+                o.middleCols(k * dh, dh).noalias() += c.Omega * rel_v.middleCols(k * dh, dh);
+            }
         }
     }
 
@@ -126,6 +177,8 @@ struct MultiHeadAttention {
         wq.for_each_param(prefix + "q.", f);
         wk.for_each_param(prefix + "k.", f);
         wv.for_each_param(prefix + "v.", f);
+        if (relative()) f(prefix + "rel_k", rel_k);
+        if (relative() && rel_in_value) f(prefix + "rel_v", rel_v);
     }
 };
 

@@ -1,8 +1,10 @@
 /// \file layers/transformer_block.hpp
 /// SASRec's block in its original residual / norm order (MODELS.md 2.1-2.9, §8.3):
 ///   Z = LN_a(X); O = Attn(Q from Z, K/V from X); H = O + Z; Y = LN_f(H); X' = Y + FFN(Y).
+/// With query_window L > 1 it is MQSA's L-query block (5.3): Z = LN_a(mean of the last L rows).
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include "seqrec/layers/feed_forward.hpp"
@@ -21,19 +23,40 @@ struct TransformerBlock {
         typename LayerNorm<T>::Cache ln_a, ln_f;
         typename MultiHeadAttention<T>::Cache attn;
         typename FeedForward<T>::Cache ffn;
+        Mat Xbar;        // L-query mean of X (query_window > 1 only)
         Mat dY, dH, dZ;  // backward scratch
     };
     LayerNorm<T> ln_a;
     MultiHeadAttention<T> attn;
     LayerNorm<T> ln_f;
     FeedForward<T> ffn;
+    Index query_window = 1;  ///< MQSA's L: queries from the mean of the last L items (5.2)
 
     TransformerBlock() = default;
-    TransformerBlock(Index d, Index heads, double p, Activation act, double ln_eps)
-        : ln_a(d, ln_eps), attn(d, heads, p), ln_f(d, ln_eps), ffn(d, d, act, p) {}
+    TransformerBlock(Index d, Index heads, double p, Activation act, double ln_eps,
+                     Index query_l = 1, Index max_rel = -1, bool rel_in_value = true)
+        : ln_a(d, ln_eps),
+          attn(d, heads, p, max_rel, rel_in_value),
+          ln_f(d, ln_eps),
+          ffn(d, d, act, p),
+          query_window(query_l) {}
+
+    /// (5.1)-(5.2) on a compact window: Xbar_t = mean of rows max(0, t-L+1)..t.
+    static void window_mean(const Mat& X, Index Lq, Mat& Xbar) {
+        Xbar.resize(X.rows(), X.cols());
+        for (Index t = 0; t < X.rows(); ++t) {
+            const Index lo = std::max<Index>(0, t - Lq + 1);
+            Xbar.row(t) = X.middleRows(lo, t - lo + 1).colwise().sum() / T(t - lo + 1);
+        }
+    }
 
     void forward(const Mat& X, Mat& Xout, Cache& c, Rng* rng) const {
-        ln_a.forward(X, c.Z, &c.ln_a);           // (2.1)
+        if (query_window > 1) {
+            window_mean(X, query_window, c.Xbar);
+            ln_a.forward(c.Xbar, c.Z, &c.ln_a);  // (5.3)
+        } else {
+            ln_a.forward(X, c.Z, &c.ln_a);  // (2.1)
+        }
         attn.forward(c.Z, X, c.O, c.attn, rng);  // (2.2)-(2.6)
         c.H = c.O + c.Z;                         // (2.7)
         ln_f.forward(c.H, c.Y, &c.ln_f);         // (2.8)
@@ -49,12 +72,24 @@ struct TransformerBlock {
         c.dZ = c.dH;  // residual Z -> H
         dX.setZero(X.rows(), X.cols());
         attn.backward(c.dH, c.Z, X, c.attn, grad.attn, c.dZ, dX);
-        ln_a.backward(c.dZ, c.ln_a, grad.ln_a, dX, /*accumulate=*/true);
+        if (query_window > 1) {  // (B.14): dX_j += sum over t in j..j+L-1 of dXbar_t / c_t
+            ln_a.backward(c.dZ, c.ln_a, grad.ln_a, c.dY);
+            const Index L = X.rows();
+            for (Index t = 0; t < L; ++t) {
+                const Index lo = std::max<Index>(0, t - query_window + 1);
+                const T inv = T(1) / T(t - lo + 1);
+                for (Index j = lo; j <= t; ++j) dX.row(j) += inv * c.dY.row(t);
+            }
+        } else {
+            ln_a.backward(c.dZ, c.ln_a, grad.ln_a, dX, /*accumulate=*/true);
+        }
     }
 
     /// Inference output of the last slot only (1 x d); X holds all L rows of the block input.
     void forward_last(const Mat& X, Mat& out, Cache& c) const {
-        ln_a.forward(X.bottomRows(1), c.Z);
+        const Index rows = std::min<Index>(query_window, X.rows());
+        c.Xbar = X.bottomRows(rows).colwise().sum() / T(rows);
+        ln_a.forward(c.Xbar, c.Z);
         attn.forward_last(c.Z, X, c.O, c.attn);
         c.H = c.O + c.Z;
         ln_f.forward(c.H, c.Y);

@@ -1,6 +1,9 @@
 /// \file models/sasrec.hpp
 /// SASRec: causal self-attention over the item sequence, tied input/output item embeddings
 /// (MODELS.md §2). Forward and hand-written backward, float for training, double for checks.
+/// The same class runs the two SASRec-family variants, selected by the config:
+///  - MQSA (§5): a second, L-query tower; scores combine the towers with alpha (5.4);
+///  - RPESA (§7): relative-position-aware attention in every block (7.1)-(7.3).
 #pragma once
 
 #include <cmath>
@@ -11,7 +14,7 @@
 #include "seqrec/core/error.hpp"
 #include "seqrec/core/param.hpp"
 #include "seqrec/layers/embedding.hpp"
-#include "seqrec/layers/transformer_block.hpp"
+#include "seqrec/layers/encoder.hpp"
 
 namespace seqrec {
 
@@ -25,6 +28,20 @@ struct SASRecConfig {
     double dropout = 0.2;  ///< on embeddings, attention weights and FFN, in [0, 1)
     Activation activation = Activation::relu;
     double ln_eps = 1e-8;
+    bool multi_query = false;  ///< MQSA: add the long (L-query) tower
+    Index query_window = 3;    ///< MQSA's L for the long tower, >= 1
+    double alpha = 0.5;        ///< MQSA: weight of the short tower in (5.4), in [0, 1]
+    Index max_rel = -1;        ///< RPESA's k_max (>= 0 turns relative positions on), -1 = off
+    bool rel_in_value = true;  ///< RPESA: relative vectors in values too (rpa_in_value)
+    bool abs_pos = true;       ///< absolute positional embedding P (rpa_abs_pos)
+
+    /// "sasrec", "mqsa" or "rpesa" (both switches on: "mqsa+rpesa").
+    std::string variant() const {
+        if (multi_query && max_rel >= 0) return "mqsa+rpesa";
+        if (multi_query) return "mqsa";
+        if (max_rel >= 0) return "rpesa";
+        return "sasrec";
+    }
 
     /// Throws ConfigError naming the field and the rule.
     void check() const {
@@ -40,6 +57,11 @@ struct SASRecConfig {
         SEQREC_CHECK(dropout >= 0.0 && dropout < 1.0, ConfigError,
                      "dropout must be in [0, 1), got " + std::to_string(dropout));
         SEQREC_CHECK(ln_eps > 0.0, ConfigError, "ln_eps must be > 0");
+        SEQREC_CHECK(query_window >= 1, ConfigError,
+                     "query_window (L) must be >= 1, got " + std::to_string(query_window));
+        SEQREC_CHECK(alpha >= 0.0 && alpha <= 1.0, ConfigError,
+                     "alpha must be in [0, 1], got " + std::to_string(alpha));
+        SEQREC_CHECK(max_rel >= -1, ConfigError, "max_rel must be >= 0, or -1 for off");
     }
     nlohmann::json to_json() const {
         return {{"num_items", num_items},
@@ -61,6 +83,12 @@ struct SASRecConfig {
         c.dropout = j.at("dropout").get<double>();
         c.activation = parse_activation(j.value("activation", std::string("relu")));
         c.ln_eps = j.value("ln_eps", 1e-8);
+        c.multi_query = j.value("multi_query", false);
+        c.query_window = j.value("query_window", Index(3));
+        c.alpha = j.value("alpha", 0.5);
+        c.max_rel = j.value("max_rel", Index(-1));
+        c.rel_in_value = j.value("rel_in_value", true);
+        c.abs_pos = j.value("abs_pos", true);
         c.check();
         return c;
     }
@@ -77,40 +105,44 @@ public:
     using Scalar = T;
     /// Everything backward needs for one window; reuse it across calls (per thread).
     struct Cache {
-        Mat emb_mask;
-        std::vector<Mat> xs;  // xs[b] = input of block b, xs[blocks] = last block output
-        std::vector<typename TransformerBlock<T>::Cache> blocks;
-        typename LayerNorm<T>::Cache ln_out;
-        Mat out, dx, dnext;
+        Mat x0, emb_mask, out, dx0;
+        typename Encoder<T>::Cache tower, long_tower;
     };
 
     SASRecConfig config;
     ItemPositionEmbedding<T> embedding;
-    std::vector<TransformerBlock<T>> blocks;
-    LayerNorm<T> ln_out;
+    Encoder<T> encoder;       ///< SASRec / MQSA short tower (L = 1)
+    Encoder<T> long_encoder;  ///< MQSA long tower (L-query); empty otherwise
 
     SASRec() = default;
     explicit SASRec(const SASRecConfig& cfg)
-        : config(cfg),
-          embedding(cfg.num_items, cfg.maxlen, cfg.dim, cfg.dropout),
-          ln_out(cfg.dim, cfg.ln_eps) {
+        : config(cfg), embedding(cfg.num_items, cfg.maxlen, cfg.dim, cfg.dropout, cfg.abs_pos) {
         cfg.check();
-        for (Index b = 0; b < cfg.blocks; ++b)
-            blocks.emplace_back(cfg.dim, cfg.heads, cfg.dropout, cfg.activation, cfg.ln_eps);
+        auto make = [&](Index L) {
+            return [&cfg, L] {
+                return TransformerBlock<T>(cfg.dim, cfg.heads, cfg.dropout, cfg.activation,
+                                           cfg.ln_eps, L, cfg.max_rel, cfg.rel_in_value);
+            };
+        };
+        encoder = Encoder<T>(cfg.blocks, cfg.dim, cfg.ln_eps, make(1));
+        if (cfg.multi_query)
+            long_encoder = Encoder<T>(cfg.blocks, cfg.dim, cfg.ln_eps, make(cfg.query_window));
     }
 
     static const char* kind() { return "sasrec"; }
     Index num_items() const { return config.num_items; }
     Index maxlen() const { return config.maxlen; }
 
-    /// Glorot-uniform for embeddings and kernels, zero biases, LN (1, 0) [C-SASRec]; E[0] = 0.
+    /// Glorot-uniform for embeddings and kernels, zero biases, LN (1, 0) [C-SASRec]; E[0] = 0;
+    /// relative-position tables 0 (RPESA starts as SASRec, MODELS.md 7.2).
     void init(Rng& rng) {
         for_each_param("", [&](const std::string& name, Mat& m) {
             const bool is_ln = name.find("gamma") != std::string::npos;
             const bool is_bias = m.rows() == 1;
+            const bool is_rel = name.find(".rel_") != std::string::npos;
             if (is_ln) {
                 m.setOnes();
-            } else if (is_bias) {
+            } else if (is_bias || is_rel) {
                 m.setZero();
             } else {
                 const double limit = std::sqrt(6.0 / double(m.rows() + m.cols()));
@@ -129,52 +161,51 @@ public:
     }
 
     /// Training / checking forward over a compact window. Returns the final representations
-    /// Ĥ (L x d), valid until the next call with this cache. rng == nullptr: no dropout.
+    /// Ĥ (L x d) (MQSA: alpha Ĥ^S + (1 - alpha) Ĥ^L, 5.4), valid until the next call with this
+    /// cache. rng == nullptr: no dropout. Both towers read the same dropped-out X0.
     const Mat& forward(const std::vector<ItemId>& ids, Cache& c, Rng* rng) const {
-        const std::size_t nb = blocks.size();
-        c.xs.resize(nb + 1);
-        c.blocks.resize(nb);
-        embedding.forward(ids, c.xs[0], c.emb_mask, rng);  // (1.1)
-        for (std::size_t b = 0; b < nb; ++b)
-            blocks[b].forward(c.xs[b], c.xs[b + 1], c.blocks[b], rng);
-        ln_out.forward(c.xs[nb], c.out, &c.ln_out);
+        embedding.forward(ids, c.x0, c.emb_mask, rng);  // (1.1)
+        c.out = encoder.forward(c.x0, c.tower, rng);
+        if (config.multi_query) {
+            const Mat& hl = long_encoder.forward(c.x0, c.long_tower, rng);
+            c.out = T(config.alpha) * c.out + T(1.0 - config.alpha) * hl;
+        }
         return c.out;
     }
 
     /// Backward from dL/dĤ (L x d, consumed); ADDS every parameter gradient into `grad`.
     void backward(Mat& dout, const std::vector<ItemId>& ids, Cache& c, SASRec& grad) const {
-        const std::size_t nb = blocks.size();
-        ln_out.backward(dout, c.ln_out, grad.ln_out, c.dx);
-        for (std::size_t b = nb; b-- > 0;) {
-            blocks[b].backward(c.dx, c.xs[b], c.blocks[b], grad.blocks[b], c.dnext);
-            std::swap(c.dx, c.dnext);
+        if (config.multi_query) {  // (8.8): the towers' gradients into the shared X0 add
+            Mat dl = T(1.0 - config.alpha) * dout;
+            dout *= T(config.alpha);
+            c.dx0 = long_encoder.backward(dl, c.long_tower, grad.long_encoder);
+            c.dx0 += encoder.backward(dout, c.tower, grad.encoder);
+        } else {
+            c.dx0 = encoder.backward(dout, c.tower, grad.encoder);
         }
-        embedding.backward(c.dx, ids, c.emb_mask, grad.embedding);
+        embedding.backward(c.dx0, ids, c.emb_mask, grad.embedding);
     }
 
     /// Inference: representation of the most recent slot (1 x d), no dropout. The last block only
     /// computes its last row. `history` is clipped to its last n items.
     void encode_last(const std::vector<ItemId>& history, Mat& h, Cache& c) const {
         SEQREC_CHECK(!history.empty(), ShapeError, "encode_last needs a non-empty history");
-        const std::vector<ItemId> ids = clip_window(history);
-        const std::size_t nb = blocks.size();
-        c.xs.resize(nb + 1);
-        c.blocks.resize(nb);
-        embedding.forward(ids, c.xs[0], c.emb_mask, nullptr);
-        for (std::size_t b = 0; b + 1 < nb; ++b)
-            blocks[b].forward(c.xs[b], c.xs[b + 1], c.blocks[b], nullptr);
-        blocks[nb - 1].forward_last(c.xs[nb - 1], c.xs[nb], c.blocks[nb - 1]);
-        ln_out.forward(c.xs[nb], h);
+        embedding.forward(clip_window(history), c.x0, c.emb_mask, nullptr);
+        encoder.forward_last(c.x0, h, c.tower);
+        if (config.multi_query) {
+            long_encoder.forward_last(c.x0, c.dx0, c.long_tower);
+            h = T(config.alpha) * h + T(1.0 - config.alpha) * c.dx0;
+        }
     }
 
     /// Scores of every item for the next position after `history`: scores (N+1), entry 0 unused.
     /// const and thread-safe with one Cache per thread.
     void score_next(const std::vector<ItemId>& history, Vector<T>& scores, Cache& c) const {
-        encode_last(history, c.dnext, c);
+        encode_last(history, c.out, c);
         scores.resize(config.num_items + 1);
         scores(0) = T(0);
         scores.tail(config.num_items).noalias() =
-            embedding.E.bottomRows(config.num_items) * c.dnext.row(0).transpose();  // (1.3)
+            embedding.E.bottomRows(config.num_items) * c.out.row(0).transpose();  // (1.3)
     }
 
     /// The output item table (N+1 x d) used by the losses: scores are Ĥ_t · E[i] (1.3).
@@ -191,9 +222,8 @@ public:
     template <typename F>
     void for_each_param(const std::string& prefix, F&& f) {
         embedding.for_each_param(prefix + "embedding.", f);
-        for (std::size_t b = 0; b < blocks.size(); ++b)
-            blocks[b].for_each_param(prefix + "block" + std::to_string(b) + ".", f);
-        ln_out.for_each_param(prefix + "ln_out.", f);
+        encoder.for_each_param(prefix, f);
+        if (config.multi_query) long_encoder.for_each_param(prefix + "long.", f);
     }
 };
 

@@ -9,6 +9,7 @@
 #include "seqrec/data/sampler.hpp"
 #include "seqrec/losses/bce.hpp"
 #include "seqrec/losses/cross_entropy.hpp"
+#include "seqrec/losses/distillation.hpp"
 
 namespace seqrec {
 
@@ -27,16 +28,25 @@ struct ObjectiveWorkspace {
     using T = typename Model::Scalar;
     typename Model::Cache cache;
     CrossEntropyWorkspace<T> ce;
+    DistillationWorkspace<T> kd;
     Matrix<T> dout;
+};
+
+/// Graph distillation added to the objective (TED for MQSA, CAD for RPESA; MODELS.md 6.7, 7.4).
+struct Distillation {
+    const TransitionTeacher* teacher = nullptr;  ///< nullptr = off
+    DistillationOptions options;
+    double dropout = 0.0;  ///< on the student's input embeddings (6.4), the model's dropout
 };
 
 /// Loss of one window, times `scale` (= 1 / targets in the batch, so sums over windows give the
 /// batch mean, MODELS.md 1.4-1.5). When `grad` is given, ADDS the gradient of that loss into it.
 /// `rng`: dropout stream (nullptr = no dropout). For BCE, s.negative must be filled.
+/// `kd`: optional distillation over the window's input items (heads), weighted by its lambda.
 template <typename Model>
 double window_objective(const Model& model, const TrainSample& s, LossKind loss,
                         typename Model::Scalar scale, Model* grad, ObjectiveWorkspace<Model>& ws,
-                        Rng* rng) {
+                        Rng* rng, const Distillation* kd = nullptr) {
     const auto& H = model.forward(s.input, ws.cache, rng);
     double value = 0.0;
     if (loss == LossKind::bce)
@@ -46,6 +56,10 @@ double window_objective(const Model& model, const TrainSample& s, LossKind loss,
         value = cross_entropy_loss(H, model.output_items(), s.target, scale, ws.dout,
                                    grad ? &grad->output_items() : nullptr, ws.ce);
     if (grad) model.backward(ws.dout, s.input, ws.cache, *grad);
+    if (kd && kd->teacher)
+        value += distillation_loss(model.output_items(), s.input, *kd->teacher, kd->options,
+                                   rng ? kd->dropout : 0.0, scale,
+                                   grad ? &grad->output_items() : nullptr, ws.kd, rng);
     return value;
 }
 

@@ -33,6 +33,9 @@ struct TrainOptions {
     Index eval_every = 1;            ///< validate every k epochs
     EvalOptions eval;                ///< protocol for validation
     Index chunks = 8;                ///< fixed gradient buffers per batch (determinism)
+    bool distill = false;            ///< add graph distillation (TED / CAD)
+    DistillationOptions kd;          ///< tau, lambda
+    TransitionGraphOptions graph;    ///< how the transition graph is built
     bool verbose = true;             ///< one progress line per epoch on stderr
 
     void check() const {
@@ -149,6 +152,11 @@ private:
             seen_[std::size_t(u)] = sorted_unique(split.train[std::size_t(u)]);
         }
         grads_.assign(std::size_t(opt_.chunks), model.zeros_like());
+        if (opt_.distill) {  // graph from training sequences only (MODELS.md 6.1)
+            teacher_ = TransitionTeacher(
+                build_transition_graph(split.train, split.num_items, opt_.graph), opt_.kd.tau);
+            kd_ = Distillation{&teacher_, opt_.kd, model.config.dropout};
+        }
         ws_.resize(std::size_t(max_threads()));
         samples_.resize(std::size_t(max_threads()));
     }
@@ -185,7 +193,8 @@ private:
                 if (opt_.loss == LossKind::bce)
                     sample_negatives(seen_[std::size_t(u)], split.num_items, s.target.size(),
                                      s.negative, rng);
-                loss += window_objective(model, s, opt_.loss, scale, &g, ws, &rng);
+                loss += window_objective(model, s, opt_.loss, scale, &g, ws, &rng,
+                                         opt_.distill ? &kd_ : nullptr);
             }
             chunk_loss[std::size_t(c)] = loss;
         }
@@ -226,6 +235,8 @@ private:
     std::vector<Model> grads_;
     std::vector<ObjectiveWorkspace<Model>> ws_;
     std::vector<TrainSample> samples_;
+    TransitionTeacher teacher_;
+    Distillation kd_;
 };
 
 }  // namespace seqrec

@@ -1,0 +1,73 @@
+/// \file layers/encoder.hpp
+/// A stack of transformer blocks followed by a final layer norm: one "tower" (MODELS.md §2 after
+/// the embedding; MQSA has two of them, §5.2).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "seqrec/layers/transformer_block.hpp"
+
+namespace seqrec {
+
+template <typename T>
+struct Encoder {
+    using Mat = Matrix<T>;
+    struct Cache {
+        std::vector<Mat> xs;  // xs[b] = input of block b, xs[blocks] = last block output
+        std::vector<typename TransformerBlock<T>::Cache> blocks;
+        typename LayerNorm<T>::Cache ln_out;
+        Mat out, dx, dnext;
+    };
+    std::vector<TransformerBlock<T>> blocks;
+    LayerNorm<T> ln_out;
+
+    Encoder() = default;
+    /// `num_blocks` identical blocks built by `make_block()`.
+    template <typename MakeBlock>
+    Encoder(Index num_blocks, Index d, double ln_eps, MakeBlock&& make_block) : ln_out(d, ln_eps) {
+        for (Index b = 0; b < num_blocks; ++b) blocks.push_back(make_block());
+    }
+
+    /// X0 (L x d) -> Ĥ (L x d), kept in c.out.
+    const Mat& forward(const Mat& X0, Cache& c, Rng* rng) const {
+        const std::size_t nb = blocks.size();
+        c.xs.resize(nb + 1);
+        c.blocks.resize(nb);
+        c.xs[0] = X0;
+        for (std::size_t b = 0; b < nb; ++b)
+            blocks[b].forward(c.xs[b], c.xs[b + 1], c.blocks[b], rng);
+        ln_out.forward(c.xs[nb], c.out, &c.ln_out);
+        return c.out;
+    }
+    /// dĤ (consumed) -> dL/dX0 (returned reference into the cache); adds parameter gradients.
+    Mat& backward(Mat& dout, Cache& c, Encoder& grad) const {
+        const std::size_t nb = blocks.size();
+        ln_out.backward(dout, c.ln_out, grad.ln_out, c.dx);
+        for (std::size_t b = nb; b-- > 0;) {
+            blocks[b].backward(c.dx, c.xs[b], c.blocks[b], grad.blocks[b], c.dnext);
+            std::swap(c.dx, c.dnext);
+        }
+        return c.dx;
+    }
+    /// Inference: Ĥ of the last slot (1 x d); the last block computes only its last row.
+    void forward_last(const Mat& X0, Mat& h, Cache& c) const {
+        const std::size_t nb = blocks.size();
+        c.xs.resize(nb + 1);
+        c.blocks.resize(nb);
+        c.xs[0] = X0;
+        for (std::size_t b = 0; b + 1 < nb; ++b)
+            blocks[b].forward(c.xs[b], c.xs[b + 1], c.blocks[b], nullptr);
+        blocks[nb - 1].forward_last(c.xs[nb - 1], c.xs[nb], c.blocks[nb - 1]);
+        ln_out.forward(c.xs[nb], h);
+    }
+    template <typename F>
+    void for_each_param(const std::string& prefix, F&& f) {
+        for (std::size_t b = 0; b < blocks.size(); ++b)
+            blocks[b].for_each_param(prefix + "block" + std::to_string(b) + ".", f);
+        ln_out.for_each_param(prefix + "ln_out.", f);
+    }
+};
+
+}  // namespace seqrec

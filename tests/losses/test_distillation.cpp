@@ -1,0 +1,88 @@
+// Transition graph, TED/CAD teacher and the distillation loss (MODELS.md §6, B.15, invariant 8).
+#include <doctest/doctest.h>
+
+#include <seqrec/data/transition_graph.hpp>
+#include <seqrec/losses/distillation.hpp>
+
+#include "support/gradient_check.hpp"
+
+using namespace seqrec;
+using namespace seqrec::test;
+using Mat = Matrix<double>;
+
+TEST_CASE("transition graph counts, window and symmetric options") {
+    const std::vector<std::vector<ItemId>> train = {{1, 2, 3, 2}, {2, 3}, {4}};
+    const auto C = build_transition_graph(train, 4);
+    CHECK(C.coeff(0, 1) == 1);  // 1 -> 2
+    CHECK(C.coeff(1, 2) == 2);  // 2 -> 3 twice
+    CHECK(C.coeff(2, 1) == 1);  // 3 -> 2
+    CHECK(C.nonZeros() == 3);
+    TransitionGraphOptions o;
+    o.time_span = 2;
+    CHECK(build_transition_graph(train, 4, o).coeff(0, 2) == 1);  // 1 -> 3 at distance 2
+    o = {};
+    o.window = 2;  // last two items only: (3,2) and (2,3)
+    CHECK(build_transition_graph(train, 4, o).coeff(0, 1) == 0);
+    o = {};
+    o.symmetric = true;
+    CHECK(build_transition_graph(train, 4, o).coeff(1, 0) == 1);
+}
+
+TEST_CASE("teacher rows sum to 1; a single successor gets e^(1/tau) / (e^(1/tau) + N - 1)") {
+    const std::vector<std::vector<ItemId>> train = {{1, 2, 3, 1, 2}, {5, 4}};
+    const Index N = 6;
+    const double tau = 0.2;
+    TransitionTeacher teacher(build_transition_graph(train, N), tau);
+    for (ItemId i = 1; i <= N; ++i) {
+        double sum = 0;
+        for (ItemId j = 1; j <= N; ++j) sum += teacher.prob(i, j);
+        CHECK(sum == doctest::Approx(1.0).epsilon(1e-12));
+    }
+    const double e = std::exp(1 / tau);
+    CHECK(teacher.prob(5, 4) == doctest::Approx(e / (e + N - 1)).epsilon(1e-12));
+    CHECK(teacher.prob(6, 3) == doctest::Approx(1.0 / N).epsilon(1e-12));  // no successors
+}
+
+TEST_CASE("distillation loss equals the dense soft-label CE and its gradient is exact") {
+    const std::vector<std::vector<ItemId>> train = {{1, 2, 3, 1, 2, 4}, {5, 4, 2}, {3, 3, 6}};
+    const Index N = 7, d = 3;
+    DistillationOptions o;
+    o.tau = 0.5;
+    o.lambda = 0.3;
+    TransitionTeacher teacher(build_transition_graph(train, N), o.tau);
+    std::mt19937_64 rng(41);
+    Mat E(N + 1, d);
+    fill_uniform(E, rng);
+    E.row(0).setZero();
+    const std::vector<ItemId> ids = {2, 4, 2, 7};  // repeated head item
+    const double scale = 0.25;
+
+    // Dense reference (p = 0): lambda * scale * sum_h sum_j -p^T log p^S.
+    double ref = 0;
+    for (ItemId i : ids) {
+        Eigen::VectorXd z(N);
+        for (Index j = 0; j < N; ++j)
+            z(j) = std::sqrt(double(d)) * E.row(i).dot(E.row(j + 1)) / o.tau;
+        const double lse = std::log((z.array() - z.maxCoeff()).exp().sum()) + z.maxCoeff();
+        for (Index j = 0; j < N; ++j) ref -= teacher.prob(i, ItemId(j + 1)) * (z(j) - lse);
+    }
+    ref *= o.lambda * scale;
+    DistillationWorkspace<double> ws;
+    CHECK(distillation_loss(E, ids, teacher, o, 0.0, scale, static_cast<Mat*>(nullptr), ws,
+                            nullptr) == doctest::Approx(ref).epsilon(1e-12));
+
+    for (double p : {0.0, 0.4}) {
+        CAPTURE(p);
+        auto loss = [&] {
+            Rng drop(9);
+            DistillationWorkspace<double> w;
+            return distillation_loss(E, ids, teacher, o, p, scale, static_cast<Mat*>(nullptr), w,
+                                     &drop);
+        };
+        Mat dE = Mat::Zero(N + 1, d);
+        Rng drop(9);
+        distillation_loss(E, ids, teacher, o, p, scale, &dE, ws, &drop);
+        CHECK(relative_error(dE, numeric_gradient(E, loss)) < 1e-6);
+        CHECK(dE.row(0).isZero());
+    }
+}
