@@ -19,12 +19,16 @@ using namespace seqrec;
 using Json = nlohmann::ordered_json;
 
 const char* kUsage = R"(usage:
-  seqrec train [--data FILE] [--format lines|pairs|csv] [--model sasrec] [--loss bce|ce]
+  seqrec train [--data FILE] [--format lines|pairs|csv] [--model sasrec|mqsa|rpesa] [--loss bce|ce]
                [--epochs N] [--maxlen N] [--dim N] [--blocks N] [--heads N] [--dropout X]
                [--lr X] [--batch N] [--threads N] [--seed N] [--config FILE.json]
                [--save MODEL_DIR] [--eval full|sampled] [--patience N] [--metric NAME]
                [--eval-every N] [--beta2 X] [--l2-emb X] [--weight-decay X]
                [--activation relu|gelu] [--max-eval-users N] [--quiet]
+               MQSA:  [--L 3] [--alpha 0.5]        RPESA: [--max-rel N] [--no-abs-pos 1]
+               distillation: [--distill none|ted|cad] [--tau 0.1] [--lambda-kd 0.1]
+                             [--graph transition|cooccurrence] [--graph-window truncated|full]
+               [--reg X] (L2 on all parameters, = --weight-decay)
       without --data: trains on the built-in synthetic dataset
   seqrec eval --load MODEL_DIR --data FILE [--format F] [--eval full|sampled] [--threads N]
   seqrec recommend --load MODEL_DIR (--history "i1 i2 ..." | --requests FILE) [--k N]
@@ -154,11 +158,19 @@ Json protocol_json(const EvalOptions& e) {
                      : Json("full ranking over all items, history excluded");
 }
 
+/// "sasrec", "mqsa", "mqsa-ted", "rpesa-cad", ...
+std::string model_label(const SASRecConfig& cfg, const TrainOptions& t) {
+    std::string name = cfg.variant();
+    if (t.distill) name += cfg.multi_query ? "-ted" : "-cad";
+    return name;
+}
+
 int cmd_train(const Options& o) {
     set_threads(int(o.integer("threads", 0, 0, 1024)));
     const std::string model_name = o.str("model", "sasrec");
-    if (model_name != "sasrec")
-        throw UsageError("--model '" + model_name + "' is not available (this build has: sasrec)");
+    if (model_name != "sasrec" && model_name != "mqsa" && model_name != "rpesa")
+        throw UsageError("--model '" + model_name +
+                         "' is not available (this build has: sasrec, mqsa, rpesa)");
     Dataset ds;
     if (o.has("data")) {
         const std::string path = o.str("data", "");
@@ -176,16 +188,41 @@ int cmd_train(const Options& o) {
     cfg.heads = o.integer("heads", 1, 1, 1000);
     cfg.dropout = o.real("dropout", 0.2, 0.0, 0.999);
     cfg.activation = parse_activation(o.str("activation", "relu"));
+    if (model_name == "mqsa") {
+        cfg.multi_query = true;
+        cfg.query_window = o.integer("L", 3, 1, 100000);
+        cfg.alpha = o.real("alpha", 0.5, 0.0, 1.0);
+    }
+    if (model_name == "rpesa") {
+        cfg.max_rel = o.integer("max-rel", cfg.maxlen - 1, 0, 100000);
+        cfg.abs_pos = o.integer("no-abs-pos", 0, 0, 1) == 0;
+    }
     cfg.check();
 
     TrainOptions t;
     t.epochs = o.integer("epochs", 200, 0, 1000000);
     t.batch = o.integer("batch", 128, 1, 1000000);
-    t.loss = parse_loss(o.str("loss", "bce"));
+    // MQSA-TED and RPESA-CAD train with full-softmax CE (MODELS.md 1.9); SASRec with BCE.
+    t.loss = parse_loss(o.str("loss", model_name == "sasrec" ? "bce" : "ce"));
     t.adam.lr = o.real("lr", 1e-3, 1e-12, 10.0);
     t.adam.beta2 = o.real("beta2", 0.98, 0.0, 0.999999);
     t.adam.l2_emb = o.real("l2-emb", 0.0, 0.0, 1e6);
     t.adam.weight_decay = o.real("weight-decay", 0.0, 0.0, 1e6);
+    if (o.has("reg")) t.adam.weight_decay = o.real("reg", 0.0, 0.0, 1e6);
+    const std::string distill = o.str("distill", "none");
+    if (distill != "none" && distill != "ted" && distill != "cad")
+        throw UsageError("--distill must be none, ted or cad, got '" + distill + "'");
+    t.distill = distill != "none";
+    t.kd.tau = o.real("tau", 0.1, 1e-6, 1e6);
+    t.kd.lambda = o.real(o.has("lambda-cad") ? "lambda-cad" : "lambda-kd", 0.1, 0.0, 1e6);
+    const std::string graph = o.str("graph", "transition");
+    if (graph != "transition" && graph != "cooccurrence")
+        throw UsageError("--graph must be transition or cooccurrence, got '" + graph + "'");
+    t.graph.symmetric = graph == "cooccurrence";
+    const std::string gwin = o.str("graph-window", "truncated");
+    if (gwin != "truncated" && gwin != "full")
+        throw UsageError("--graph-window must be truncated or full, got '" + gwin + "'");
+    t.graph.window = gwin == "truncated" ? cfg.maxlen : 0;  // MQSA-TED counts on the window (I11)
     t.seed = std::uint64_t(o.integer("seed", 42, 0, (1L << 62)));
     t.patience = o.integer("patience", 20, 0, 1000000);
     t.eval_every = o.integer("eval-every", 1, 1, 1000000);
@@ -203,17 +240,18 @@ int cmd_train(const Options& o) {
     model.init(init);
     if (t.verbose)
         std::fprintf(stderr,
-                     "seqrec: %s: %ld users, %ld items, %ld interactions; sasrec d=%ld n=%ld "
+                     "seqrec: %s: %ld users, %ld items, %ld interactions; %s d=%ld n=%ld "
                      "blocks=%ld heads=%ld, loss %s, %d threads\n",
                      ds.name.c_str(), long(ds.num_users()), long(ds.num_items()),
-                     long(ds.num_interactions()), long(cfg.dim), long(cfg.maxlen), long(cfg.blocks),
-                     long(cfg.heads), to_string(t.loss), max_threads());
+                     long(ds.num_interactions()), model_label(cfg, t).c_str(), long(cfg.dim),
+                     long(cfg.maxlen), long(cfg.blocks), long(cfg.heads), to_string(t.loss),
+                     max_threads());
     Trainer<SASRec<float>> trainer(t);
     const TrainResult r = trainer.fit(model, split);
     const Metrics test = evaluate(model, split, true, t.eval);
 
     Json out;
-    out["model"] = "sasrec";
+    out["model"] = model_label(cfg, t);
     out["dataset"] = ds.name;
     out["loss"] = to_string(t.loss);
     out["epochs"] = r.epochs_run;
@@ -229,6 +267,7 @@ int cmd_train(const Options& o) {
         meta["epochs"] = r.epochs_run;
         meta["best_epoch"] = r.best_epoch;
         meta["seed"] = t.seed;
+        meta["model"] = model_label(cfg, t);
         meta["test"] = nlohmann::json::parse(test.to_json().dump());
         save_checkpoint(save, model, ds.items, meta);
         out["saved"] = save;
@@ -266,7 +305,7 @@ int cmd_eval(const Options& o) {
     ds.items = items;
     const Split split = leave_one_out(ds);
     Json out;
-    out["model"] = "sasrec";
+    out["model"] = model.config.variant();
     out["dataset"] = ds.name;
     out["protocol"] = protocol_json(e);
     out["valid"] = evaluate(model, split, false, e).to_json();
