@@ -96,6 +96,18 @@ TEST_CASE("MQSA (+TED) and RPESA (+CAD): every parameter gradient matches") {
         SASRec<double> rpesa = random_model(rp, 2);
         check_model(rpesa, LossKind::ce, &kd);
         check_model(rpesa, LossKind::bce, nullptr);
+        for (Refinement m : {Refinement::simple, Refinement::value, Refinement::additive}) {
+            INFO("AWRSR " << to_string(m));
+            SASRecConfig aw = base_config();
+            aw.dropout = p;
+            aw.refine = m;
+            SASRec<double> awr = random_model(aw, 4);
+            std::mt19937_64 g(9);
+            awr.for_each_param("", [&](const std::string& name, Mat& w) {
+                if (name.find(".refine.") != std::string::npos) fill_uniform(w, g);
+            });
+            check_model(awr, LossKind::bce, nullptr);
+        }
         rp.abs_pos = false;
         rp.rel_in_value = false;
         SASRec<double> rp2 = random_model(rp, 3);

@@ -11,6 +11,7 @@
 
 #include "seqrec/kernels/causal_softmax.hpp"
 #include "seqrec/kernels/relative_position.hpp"
+#include "seqrec/layers/attention_refinement.hpp"
 #include "seqrec/layers/dropout.hpp"
 #include "seqrec/layers/linear.hpp"
 
@@ -23,11 +24,14 @@ template <typename T>
 struct MultiHeadAttention {
     using Mat = Matrix<T>;
     struct Cache {
-        Mat Q, K, V;              // projections (L x d)
-        std::vector<Mat> probs;   // A^k before dropout (L x L, upper triangle 0)
-        std::vector<Mat> masks;   // dropout masks on A^k (empty when off)
-        Mat scratch, dQ, dK, dV;  // reused buffers
-        Mat G, Omega, dG;         // relative positions: per-offset scores / weights (L x k+1)
+        Mat Q, K, V;               // projections (L x d)
+        std::vector<Mat> probs;    // A^k before dropout (L x L, upper triangle 0)
+        std::vector<Mat> masks;    // dropout masks on A^k (empty when off)
+        Mat scratch, dQ, dK, dV;   // reused buffers
+        Mat G, Omega, dG;          // relative positions: per-offset scores / weights (L x k+1)
+        std::vector<Mat> refined;  // AWRSR: R^k, replacing A^k in the aggregation
+        std::vector<typename AttentionRefinement<T>::Cache> refine;
+        Mat dA;
     };
     Linear<T> wq, wk, wv;
     Index heads = 1;
@@ -35,6 +39,7 @@ struct MultiHeadAttention {
     Index max_rel = -1;  ///< k_max; -1 = no relative positions (plain SASRec attention)
     bool rel_in_value = true;
     Mat rel_k, rel_v;  ///< R^K, R^V ((k_max + 1) x d), zero-initialised: starts as SASRec
+    AttentionRefinement<T> refine;  ///< AWRSR (MODELS.md 4.2); mechanism none = off
 
     MultiHeadAttention() = default;
     MultiHeadAttention(Index d, Index num_heads, double p, Index k_max = -1, bool in_value = true)
@@ -76,9 +81,15 @@ struct MultiHeadAttention {
             }
             causal_softmax(A);
             const Mat* weights = &A;
+            if (refine.enabled()) {  // (4.1): R replaces A before dropout
+                c.refined.resize(heads);
+                c.refine.resize(heads);
+                refine.forward(A, c.refined[k], c.refine[k]);
+                weights = &c.refined[k];
+            }
             if (rng && dropout > 0.0) {
                 draw_dropout_mask(c.masks[k], L, L, dropout, *rng);
-                c.scratch = A.cwiseProduct(c.masks[k]);
+                c.scratch = weights->cwiseProduct(c.masks[k]);
                 weights = &c.scratch;
             } else {
                 c.masks[k].resize(0, 0);
@@ -104,10 +115,10 @@ struct MultiHeadAttention {
             const Mat& A = c.probs[k];
             const Mat& mask = c.masks[k];
             const auto dOk = dO.middleCols(k * dh, dh);
-            // dV = Ã^T dO, with Ã = A (or A * mask).
-            const Mat* weights = &A;
+            // dV = Ã^T dO, with Ã = A or R (times the dropout mask).
+            const Mat* weights = refine.enabled() ? &c.refined[k] : &A;
             if (mask.size()) {
-                c.scratch = A.cwiseProduct(mask);
+                c.scratch = weights->cwiseProduct(mask);
                 weights = &c.scratch;
             }
             c.dV.middleCols(k * dh, dh).noalias() =
@@ -125,6 +136,10 @@ struct MultiHeadAttention {
                 dOk * c.V.middleCols(k * dh, dh).transpose();
             if (rel_v_on) add_relative_columns(G, c.dG, max_rel, T(1));
             if (mask.size()) G.array() *= mask.array();
+            if (refine.enabled()) {  // dR -> dA (B.10)-(B.13)
+                refine.backward(A, c.refined[k], G, c.refine[k], grad.refine, c.dA);
+                std::swap(G, c.dA);
+            }
             causal_softmax_backward(A, G);
             G *= s;  // dS * s: dQ = s dS K, dK = s dS^T Q
             c.dQ.middleCols(k * dh, dh).noalias() =
@@ -179,6 +194,7 @@ struct MultiHeadAttention {
         wv.for_each_param(prefix + "v.", f);
         if (relative()) f(prefix + "rel_k", rel_k);
         if (relative() && rel_in_value) f(prefix + "rel_v", rel_v);
+        refine.for_each_param(prefix + "refine.", f);
     }
 };
 

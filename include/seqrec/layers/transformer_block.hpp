@@ -34,12 +34,16 @@ struct TransformerBlock {
 
     TransformerBlock() = default;
     TransformerBlock(Index d, Index heads, double p, Activation act, double ln_eps,
-                     Index query_l = 1, Index max_rel = -1, bool rel_in_value = true)
+                     Index query_l = 1, Index max_rel = -1, bool rel_in_value = true,
+                     Refinement refine = Refinement::none, Index maxlen = 0,
+                     double refine_scale = 0.0)
         : ln_a(d, ln_eps),
           attn(d, heads, p, max_rel, rel_in_value),
           ln_f(d, ln_eps),
           ffn(d, d, act, p),
-          query_window(query_l) {}
+          query_window(query_l) {
+        attn.refine = AttentionRefinement<T>(refine, maxlen, refine_scale);
+    }
 
     /// (5.1)-(5.2) on a compact window: Xbar_t = mean of rows max(0, t-L+1)..t.
     static void window_mean(const Mat& X, Index Lq, Mat& Xbar) {
@@ -87,6 +91,11 @@ struct TransformerBlock {
 
     /// Inference output of the last slot only (1 x d); X holds all L rows of the block input.
     void forward_last(const Mat& X, Mat& out, Cache& c) const {
+        if (attn.refine.enabled()) {  // refined weights need every row of A: full forward
+            forward(X, c.dY, c, nullptr);
+            out = c.dY.bottomRows(1);
+            return;
+        }
         const Index rows = std::min<Index>(query_window, X.rows());
         c.Xbar = X.bottomRows(rows).colwise().sum() / T(rows);
         ln_a.forward(c.Xbar, c.Z);

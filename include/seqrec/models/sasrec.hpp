@@ -34,13 +34,21 @@ struct SASRecConfig {
     Index max_rel = -1;        ///< RPESA's k_max (>= 0 turns relative positions on), -1 = off
     bool rel_in_value = true;  ///< RPESA: relative vectors in values too (rpa_in_value)
     bool abs_pos = true;       ///< absolute positional embedding P (rpa_abs_pos)
+    Refinement refine = Refinement::none;  ///< AWRSR mechanism (M1-M3 on SASRec, MODELS.md §4)
+    double refine_scale = 0.0;             ///< c of (4.4); 0 = 1/sqrt(n) [I2]
+    bool refine_identity_init = false;     ///< awr_init = identity [I5]
 
-    /// "sasrec", "mqsa" or "rpesa" (both switches on: "mqsa+rpesa").
+    /// "sasrec", "mqsa", "rpesa" (both: "mqsa+rpesa"); "+awr-<mechanism>" with a refinement.
     std::string variant() const {
-        if (multi_query && max_rel >= 0) return "mqsa+rpesa";
-        if (multi_query) return "mqsa";
-        if (max_rel >= 0) return "rpesa";
-        return "sasrec";
+        std::string v = "sasrec";
+        if (multi_query && max_rel >= 0)
+            v = "mqsa+rpesa";
+        else if (multi_query)
+            v = "mqsa";
+        else if (max_rel >= 0)
+            v = "rpesa";
+        if (refine != Refinement::none) v += std::string("+awr-") + to_string(refine);
+        return v;
     }
 
     /// Throws ConfigError naming the field and the rule.
@@ -62,6 +70,9 @@ struct SASRecConfig {
         SEQREC_CHECK(alpha >= 0.0 && alpha <= 1.0, ConfigError,
                      "alpha must be in [0, 1], got " + std::to_string(alpha));
         SEQREC_CHECK(max_rel >= -1, ConfigError, "max_rel must be >= 0, or -1 for off");
+        SEQREC_CHECK(refine != Refinement::stochastic, ConfigError,
+                     "refine = stochastic (M4) needs a STOSA host (MODELS.md 4.2)");
+        SEQREC_CHECK(refine_scale >= 0.0, ConfigError, "refine_scale must be >= 0");
     }
     nlohmann::json to_json() const {
         return {{"num_items", num_items},
@@ -89,6 +100,9 @@ struct SASRecConfig {
         c.max_rel = j.value("max_rel", Index(-1));
         c.rel_in_value = j.value("rel_in_value", true);
         c.abs_pos = j.value("abs_pos", true);
+        c.refine = parse_refinement(j.value("refine", std::string("none")));
+        c.refine_scale = j.value("refine_scale", 0.0);
+        c.refine_identity_init = j.value("refine_identity_init", false);
         c.check();
         return c;
     }
@@ -121,7 +135,8 @@ public:
         auto make = [&](Index L) {
             return [&cfg, L] {
                 return TransformerBlock<T>(cfg.dim, cfg.heads, cfg.dropout, cfg.activation,
-                                           cfg.ln_eps, L, cfg.max_rel, cfg.rel_in_value);
+                                           cfg.ln_eps, L, cfg.max_rel, cfg.rel_in_value, cfg.refine,
+                                           cfg.maxlen, cfg.refine_scale);
             };
         };
         encoder = Encoder<T>(cfg.blocks, cfg.dim, cfg.ln_eps, make(1));
@@ -140,8 +155,11 @@ public:
             const bool is_ln = name.find("gamma") != std::string::npos;
             const bool is_bias = m.rows() == 1;
             const bool is_rel = name.find(".rel_") != std::string::npos;
+            const bool is_refine = name.find(".refine.") != std::string::npos;
             if (is_ln) {
                 m.setOnes();
+            } else if (is_refine && config.refine_identity_init) {
+                m.setIdentity();  // awr_init = identity: M1 starts as c A A^T
             } else if (is_bias || is_rel) {
                 m.setZero();
             } else {
