@@ -73,6 +73,7 @@ TEST_CASE("gradient check detects a wrong backward") {
     broken(1, 2) *= 1.001;  // a 0.1% error in one entry
     CHECK(relative_error(g.W, numeric_gradient(fc.W, loss)) < kTol);
     CHECK(relative_error(broken, numeric_gradient(fc.W, loss)) > kTol);
+    CHECK_FALSE(gradients_match(broken, numeric_gradient(fc.W, loss)));
     Mat transposed_bug = r * fc.W.transpose() * 0.5;  // e.g. a forgotten factor
     Mat dx;
     fc.backward(x, r, g, &dx);

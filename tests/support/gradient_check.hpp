@@ -23,14 +23,18 @@ double relative_error(const Eigen::MatrixBase<A>& analytic, const Eigen::MatrixB
     return (analytic - numeric).norm() / std::max(1e-12, analytic.norm() + numeric.norm());
 }
 
-/// The pass criterion of MODELS.md §8.11. A tensor whose exact gradient is identically zero (the
-/// attention key bias: softmax ignores a per-row constant) leaves only rounding noise on both
-/// sides, where a ratio is meaningless; there both must be absolutely tiny instead.
+/// The pass criteria of MODELS.md §8.11: the tensor-norm relative error below `tol`, or, for
+/// tensors whose gradient is small enough to sit at the finite-difference noise floor (about 1e-10
+/// absolute for an O(1) loss), the per-entry test |a - n| <= tol (|a| + |n|) + 1e-9 that the spec
+/// gives for that case. A tensor whose exact gradient is zero (the attention key bias: softmax
+/// ignores a per-row constant) passes only if both sides are within that floor.
 template <typename A, typename N>
 bool gradients_match(const Eigen::MatrixBase<A>& analytic, const Eigen::MatrixBase<N>& numeric,
                      double tol = 1e-6) {
-    if (analytic.norm() + numeric.norm() < 1e-7) return (analytic - numeric).norm() < 1e-8;
-    return relative_error(analytic, numeric) < tol;
+    if (relative_error(analytic, numeric) < tol) return true;
+    const auto diff = (analytic - numeric).array().abs();
+    const auto bound = tol * (analytic.array().abs() + numeric.array().abs()) + 1e-9;
+    return (diff <= bound).all();
 }
 
 /// Central-difference gradient of loss() w.r.t. every entry of theta; theta is restored.

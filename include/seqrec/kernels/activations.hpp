@@ -50,3 +50,18 @@ T sigmoid(T x) {
 }
 
 }  // namespace seqrec
+
+namespace seqrec {
+
+/// ELU with alpha = 1 (MODELS.md §0).
+template <typename T>
+T elu(T x) {
+    return x > T(0) ? x : std::expm1(x);
+}
+/// ELU'(x) = 1 for x > 0, e^x otherwise.
+template <typename T>
+T elu_grad(T x) {
+    return x > T(0) ? T(1) : std::exp(x);
+}
+
+}  // namespace seqrec

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 
 #include "seqrec/core/error.hpp"
 #include "seqrec/data/sampler.hpp"
@@ -21,6 +22,13 @@ inline LossKind parse_loss(const std::string& s) {
     throw ConfigError("loss must be bce or ce, got '" + s + "'");
 }
 inline const char* to_string(LossKind k) { return k == LossKind::bce ? "bce" : "ce"; }
+
+/// True for models that compute their own training loss (`Model::kOwnLoss`).
+template <typename Model, typename = void>
+struct has_own_loss : std::false_type {};
+template <typename Model>
+struct has_own_loss<Model, std::void_t<decltype(Model::kOwnLoss)>>
+    : std::bool_constant<Model::kOwnLoss> {};
 
 /// Per-thread scratch for `window_objective`.
 template <typename Model>
@@ -47,20 +55,26 @@ template <typename Model>
 double window_objective(const Model& model, const TrainSample& s, LossKind loss,
                         typename Model::Scalar scale, Model* grad, ObjectiveWorkspace<Model>& ws,
                         Rng* rng, const Distillation* kd = nullptr) {
-    const auto& H = model.forward(s.input, ws.cache, rng);
-    double value = 0.0;
-    if (loss == LossKind::bce)
-        value = bce_loss(H, model.output_items(), s.target, s.negative, scale, ws.dout,
-                         grad ? &grad->output_items() : nullptr);
-    else
-        value = cross_entropy_loss(H, model.output_items(), s.target, scale, ws.dout,
-                                   grad ? &grad->output_items() : nullptr, ws.ce);
-    if (grad) model.backward(ws.dout, s.input, ws.cache, *grad);
-    if (kd && kd->teacher)
-        value += distillation_loss(model.output_items(), s.input, *kd->teacher, kd->options,
-                                   rng ? kd->dropout : 0.0, scale,
-                                   grad ? &grad->output_items() : nullptr, ws.kd, rng);
-    return value;
+    if constexpr (has_own_loss<Model>::value) {  // e.g. STOSA: BPR + pvn on distances
+        (void)loss;
+        (void)kd;
+        return model.window_loss(s, scale, grad, ws.cache, rng);
+    } else {
+        const auto& H = model.forward(s.input, ws.cache, rng);
+        double value = 0.0;
+        if (loss == LossKind::bce)
+            value = bce_loss(H, model.output_items(), s.target, s.negative, scale, ws.dout,
+                             grad ? &grad->output_items() : nullptr);
+        else
+            value = cross_entropy_loss(H, model.output_items(), s.target, scale, ws.dout,
+                                       grad ? &grad->output_items() : nullptr, ws.ce);
+        if (grad) model.backward(ws.dout, s.input, ws.cache, *grad);
+        if (kd && kd->teacher)
+            value += distillation_loss(model.output_items(), s.input, *kd->teacher, kd->options,
+                                       rng ? kd->dropout : 0.0, scale,
+                                       grad ? &grad->output_items() : nullptr, ws.kd, rng);
+        return value;
+    }
 }
 
 }  // namespace seqrec

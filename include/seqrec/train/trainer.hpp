@@ -152,13 +152,17 @@ private:
             seen_[std::size_t(u)] = sorted_unique(split.train[std::size_t(u)]);
         }
         grads_.assign(std::size_t(opt_.chunks), model.zeros_like());
+        if constexpr (!has_own_loss<Model>::value) distill_setup(model, split);
+        ws_.resize(std::size_t(max_threads()));
+        samples_.resize(std::size_t(max_threads()));
+    }
+
+    void distill_setup(const Model& model, const Split& split) {
         if (opt_.distill) {  // graph from training sequences only (MODELS.md 6.1)
             teacher_ = TransitionTeacher(
                 build_transition_graph(split.train, split.num_items, opt_.graph), opt_.kd.tau);
             kd_ = Distillation{&teacher_, opt_.kd, model.config.dropout};
         }
-        ws_.resize(std::size_t(max_threads()));
-        samples_.resize(std::size_t(max_threads()));
     }
 
     double train_batch(const Model& model, const Split& split, Index epoch,
@@ -190,7 +194,7 @@ private:
                 const Index u = order[i];
                 Rng rng({opt_.seed, std::uint64_t(epoch), std::uint64_t(u)});
                 make_train_sample(split.train[std::size_t(u)], model.maxlen(), s);
-                if (opt_.loss == LossKind::bce)
+                if (opt_.loss == LossKind::bce || has_own_loss<Model>::value)
                     sample_negatives(seen_[std::size_t(u)], split.num_items, s.target.size(),
                                      s.negative, rng);
                 loss += window_objective(model, s, opt_.loss, scale, &g, ws, &rng,

@@ -1,0 +1,89 @@
+/// \file layers/stochastic_embedding.hpp
+/// STOSA's stochastic embedding (MODELS.md 3.1): mean and covariance streams with one shared
+/// layer norm:  x_mu = ELU(Drop(LN0(E_mu[s] + P_mu))),  x_sigma = ELU(Drop(LN0(E_sigma[s] +
+/// P_sigma))) + 1.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "seqrec/core/error.hpp"
+#include "seqrec/kernels/activations.hpp"
+#include "seqrec/layers/dropout.hpp"
+#include "seqrec/layers/layer_norm.hpp"
+
+namespace seqrec {
+
+template <typename T>
+struct StochasticEmbedding {
+    using Mat = Matrix<T>;
+    struct Cache {
+        Mat pre_mu, pre_sigma;  // Drop(LN0(.)) before the ELU
+        Mat mask_mu, mask_sigma;
+        typename LayerNorm<T>::Cache ln_mu, ln_sigma;
+        Mat da, tmp;
+    };
+    Mat E_mu, E_sigma, P_mu, P_sigma;  ///< (N+1) x d tables (row 0 = padding, kept 0); n x d
+    LayerNorm<T> ln;                   ///< LN_0, shared by the streams [C-STOSA]
+    double dropout = 0.0;
+
+    StochasticEmbedding() = default;
+    StochasticEmbedding(Index num_items, Index maxlen, Index d, double p, double ln_eps)
+        : E_mu(Mat::Zero(num_items + 1, d)),
+          E_sigma(Mat::Zero(num_items + 1, d)),
+          P_mu(Mat::Zero(maxlen, d)),
+          P_sigma(Mat::Zero(maxlen, d)),
+          ln(d, ln_eps),
+          dropout(p) {}
+
+    /// ids: compact window (L <= n) in slots n-L..n-1. Writes x_mu, x_sigma (L x d).
+    void forward(const std::vector<ItemId>& ids, Mat& x_mu, Mat& x_sigma, Cache& c,
+                 Rng* rng) const {
+        const Index L = Index(ids.size());
+        SEQREC_CHECK(L <= P_mu.rows(), ShapeError,
+                     "window of " + std::to_string(L) + " items exceeds maxlen " +
+                         std::to_string(P_mu.rows()));
+        stream(ids, E_mu, P_mu, c.pre_mu, c.mask_mu, c.ln_mu, x_mu, T(0), c, rng);
+        stream(ids, E_sigma, P_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, x_sigma, T(1), c, rng);
+    }
+    /// dx_mu, dx_sigma (L x d) are consumed; scatter-adds into the tables.
+    void backward(Mat& dx_mu, Mat& dx_sigma, const std::vector<ItemId>& ids, Cache& c,
+                  StochasticEmbedding& grad) const {
+        stream_back(ids, dx_mu, c.pre_mu, c.mask_mu, c.ln_mu, grad, grad.E_mu, grad.P_mu, c);
+        stream_back(ids, dx_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, grad, grad.E_sigma,
+                    grad.P_sigma, c);
+    }
+    template <typename F>
+    void for_each_param(const std::string& prefix, F&& f) {
+        f(prefix + "item_mu", E_mu);
+        f(prefix + "item_sigma", E_sigma);
+        f(prefix + "position_mu", P_mu);
+        f(prefix + "position_sigma", P_sigma);
+        ln.for_each_param(prefix + "ln.", f);
+    }
+
+private:
+    void stream(const std::vector<ItemId>& ids, const Mat& E, const Mat& P, Mat& pre, Mat& mask,
+                typename LayerNorm<T>::Cache& lnc, Mat& x, T shift, Cache& c, Rng* rng) const {
+        const Index L = Index(ids.size());
+        c.tmp.resize(L, E.cols());
+        for (Index t = 0; t < L; ++t) c.tmp.row(t) = E.row(ids[std::size_t(t)]);
+        c.tmp += P.bottomRows(L);
+        ln.forward(c.tmp, pre, &lnc);
+        dropout_forward(pre, mask, dropout, rng);
+        x = pre.unaryExpr([shift](T v) { return elu(v) + shift; });
+    }
+    void stream_back(const std::vector<ItemId>& ids, Mat& dx, const Mat& pre, const Mat& mask,
+                     const typename LayerNorm<T>::Cache& lnc, StochasticEmbedding& grad, Mat& gE,
+                     Mat& gP, Cache& c) const {
+        const Index L = Index(ids.size());
+        dx.array() *= pre.unaryExpr([](T v) { return elu_grad(v); }).array();
+        dropout_backward(dx, mask);
+        ln.backward(dx, lnc, grad.ln, c.da);
+        for (Index t = 0; t < L; ++t) gE.row(ids[std::size_t(t)]) += c.da.row(t);
+        gP.bottomRows(L) += c.da;
+    }
+};
+
+}  // namespace seqrec

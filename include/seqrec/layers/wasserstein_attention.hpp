@@ -1,0 +1,183 @@
+/// \file layers/wasserstein_attention.hpp
+/// STOSA's Wasserstein self-attention (MODELS.md 3.3-3.9, B.4-B.8): attention weights are the
+/// causal softmax of minus the squared 2-Wasserstein distance between the query and key Gaussians;
+/// means aggregate with the weights, covariances with the squared weights. Optional AWRSR
+/// refinement of the weights (4.2), M1-M4.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "seqrec/kernels/activations.hpp"
+#include "seqrec/kernels/causal_softmax.hpp"
+#include "seqrec/layers/attention_refinement.hpp"
+#include "seqrec/layers/dropout.hpp"
+#include "seqrec/layers/linear.hpp"
+
+namespace seqrec {
+
+/// Shapes: x_mu, x_sigma, C_mu, C_sigma (L x d), one compact window; heads split columns.
+template <typename T>
+struct WassersteinAttention {
+    using Mat = Matrix<T>;
+    struct Cache {
+        Mat Qm, Km, Vm, Zq, Zk, Zv, Qs, Ks, Vs;  // projections; Q/K/V sigma = ELU(Z) + 1
+        Mat a, b;                                // sqrt(Q_sigma), sqrt(K_sigma)
+        std::vector<Mat> probs, refined, masks;
+        std::vector<typename AttentionRefinement<T>::Cache> refine;
+        Mat W, G, H, dA, dQm, dKm, dVm, dQs, dKs, dVs;  // scratch
+    };
+    Linear<T> q_mu, k_mu, v_mu, q_sigma, k_sigma, v_sigma;
+    Index heads = 1;
+    double dropout = 0.0;  ///< on the attention weights
+    AttentionRefinement<T> refine;
+
+    WassersteinAttention() = default;
+    WassersteinAttention(Index d, Index num_heads, double p_attn)
+        : q_mu(d, d),
+          k_mu(d, d),
+          v_mu(d, d),
+          q_sigma(d, d),
+          k_sigma(d, d),
+          v_sigma(d, d),
+          heads(num_heads),
+          dropout(p_attn) {}
+
+    Index head_dim() const { return q_mu.W.cols() / heads; }
+
+    void forward(const Mat& x_mu, const Mat& x_sigma, Mat& C_mu, Mat& C_sigma, Cache& c,
+                 Rng* rng) const {
+        const Index L = x_mu.rows(), d = x_mu.cols(), dh = head_dim();
+        const T s = T(1) / std::sqrt(T(dh));
+        auto elu1 = [](T v) { return elu(v) + T(1); };
+        q_mu.forward(x_mu, c.Qm);  // (3.3)
+        k_mu.forward(x_mu, c.Km);
+        v_mu.forward(x_mu, c.Vm);
+        q_sigma.forward(x_sigma, c.Zq);  // (3.4)
+        k_sigma.forward(x_sigma, c.Zk);
+        v_sigma.forward(x_sigma, c.Zv);
+        c.Qs = c.Zq.unaryExpr(elu1);
+        c.Ks = c.Zk.unaryExpr(elu1);
+        c.Vs = c.Zv.unaryExpr(elu1);
+        c.a = c.Qs.cwiseSqrt();
+        c.b = c.Ks.cwiseSqrt();
+        C_mu.resize(L, d);
+        C_sigma.resize(L, d);
+        c.probs.resize(heads);
+        c.refined.resize(heads);
+        c.masks.resize(heads);
+        c.refine.resize(heads);
+        for (Index k = 0; k < heads; ++k) {
+            const auto cols = [&](const Mat& m) { return m.middleCols(k * dh, dh); };
+            // (3.5) expanded: |q|^2 + |k|^2 - 2 q.k + sum Qs + sum Ks - 2 a.b
+            const Vector<T> rq = cols(c.Qm).rowwise().squaredNorm() + cols(c.Qs).rowwise().sum();
+            const Vector<T> rk = cols(c.Km).rowwise().squaredNorm() + cols(c.Ks).rowwise().sum();
+            Mat& A = c.probs[k];
+            A.resize(L, L);
+            A.template triangularView<Eigen::Lower>() =
+                cols(c.Qm) * cols(c.Km).transpose() + cols(c.a) * cols(c.b).transpose();
+            for (Index t = 0; t < L; ++t)
+                for (Index j = 0; j <= t; ++j) A(t, j) = -s * (rq(t) + rk(j) - T(2) * A(t, j));
+            causal_softmax(A);  // (3.6)-(3.7)
+            const Mat* weights = &A;
+            if (refine.enabled()) {
+                refine.forward(A, c.refined[k], c.refine[k]);
+                weights = &c.refined[k];
+            }
+            if (rng && dropout > 0.0) {
+                draw_dropout_mask(c.masks[k], L, L, dropout, *rng);
+                c.W = weights->cwiseProduct(c.masks[k]);
+            } else {
+                c.masks[k].resize(0, 0);
+                c.W = *weights;
+            }
+            C_mu.middleCols(k * dh, dh).noalias() =
+                c.W.template triangularView<Eigen::Lower>() * cols(c.Vm);  // (3.8)
+            c.W.array() = c.W.array().square();
+            C_sigma.middleCols(k * dh, dh).noalias() =
+                c.W.template triangularView<Eigen::Lower>() * cols(c.Vs);  // (3.9)
+        }
+    }
+
+    /// (B.4)-(B.8). dC_mu, dC_sigma given; ADDS dL/dx_mu, dL/dx_sigma (sized L x d).
+    void backward(const Mat& dC_mu, const Mat& dC_sigma, const Mat& x_mu, const Mat& x_sigma,
+                  Cache& c, WassersteinAttention& grad, Mat& dx_mu, Mat& dx_sigma) const {
+        const Index L = x_mu.rows(), d = x_mu.cols(), dh = head_dim();
+        const T s = T(1) / std::sqrt(T(dh));
+        c.dQm.resize(L, d);
+        c.dKm.resize(L, d);
+        c.dVm.resize(L, d);
+        c.dQs.resize(L, d);
+        c.dKs.resize(L, d);
+        c.dVs.resize(L, d);
+        for (Index k = 0; k < heads; ++k) {
+            const auto cols = [&](const Mat& m) { return m.middleCols(k * dh, dh); };
+            const Mat& A = c.probs[k];
+            const Mat& mask = c.masks[k];
+            c.W = refine.enabled() ? c.refined[k] : A;
+            if (mask.size()) c.W.array() *= mask.array();  // Ã
+            // (B.8) dV_mu = Ã^T dC_mu; dV_sigma = (Ã*Ã)^T dC_sigma
+            c.dVm.middleCols(k * dh, dh).noalias() =
+                c.W.template triangularView<Eigen::Lower>().transpose() * cols(dC_mu);
+            c.H = c.W.array().square();
+            c.dVs.middleCols(k * dh, dh).noalias() =
+                c.H.template triangularView<Eigen::Lower>().transpose() * cols(dC_sigma);
+            // dÃ = dC_mu V_mu^T + 2 Ã * (dC_sigma V_sigma^T)
+            c.G.resize(L, L);
+            c.H.resize(L, L);
+            c.G.template triangularView<Eigen::Lower>() = cols(dC_mu) * cols(c.Vm).transpose();
+            c.H.template triangularView<Eigen::Lower>() = cols(dC_sigma) * cols(c.Vs).transpose();
+            for (Index t = 0; t < L; ++t)
+                for (Index j = 0; j <= t; ++j) c.G(t, j) += T(2) * c.W(t, j) * c.H(t, j);
+            if (mask.size()) c.G.array() *= mask.array();  // dR
+            if (refine.enabled()) {
+                refine.backward(A, c.refined[k], c.G, c.refine[k], grad.refine, c.dA);
+                std::swap(c.G, c.dA);
+            }
+            causal_softmax_backward(A, c.G);  // dS (B.2)
+            c.G *= -s;                        // dD = -s dS (zero above the diagonal)
+            const Vector<T> rho = c.G.rowwise().sum(), kappa = c.G.colwise().sum().transpose();
+            // (B.4)-(B.7) with dD = G: dQ_mu = 2 (rho * Q_mu - dD K_mu), dK_mu = 2 (kappa * K_mu -
+            // dD^T Q_mu), dQ_sigma = rho 1^T - (dD b) / a, dK_sigma = kappa 1^T - (dD^T a) / b.
+            auto lower = c.G.template triangularView<Eigen::Lower>();
+            auto dqm = c.dQm.middleCols(k * dh, dh);
+            auto dkm = c.dKm.middleCols(k * dh, dh);
+            auto dqs = c.dQs.middleCols(k * dh, dh);
+            auto dks = c.dKs.middleCols(k * dh, dh);
+            dqm.noalias() = lower * cols(c.Km);
+            dqm = T(2) * (rho.asDiagonal() * cols(c.Qm) - dqm);
+            dkm.noalias() = lower.transpose() * cols(c.Qm);
+            dkm = T(2) * (kappa.asDiagonal() * cols(c.Km) - dkm);
+            dqs.noalias() = lower * cols(c.b);
+            dqs = (-dqs.array() / cols(c.a).array()).matrix();
+            dqs.colwise() += rho;
+            dks.noalias() = lower.transpose() * cols(c.a);
+            dks = (-dks.array() / cols(c.b).array()).matrix();
+            dks.colwise() += kappa;
+        }
+        auto elu_d = [](T v) { return elu_grad(v); };
+        c.dQs.array() *= c.Zq.unaryExpr(elu_d).array();
+        c.dKs.array() *= c.Zk.unaryExpr(elu_d).array();
+        c.dVs.array() *= c.Zv.unaryExpr(elu_d).array();
+        q_mu.backward(x_mu, c.dQm, grad.q_mu, &dx_mu, true);
+        k_mu.backward(x_mu, c.dKm, grad.k_mu, &dx_mu, true);
+        v_mu.backward(x_mu, c.dVm, grad.v_mu, &dx_mu, true);
+        q_sigma.backward(x_sigma, c.dQs, grad.q_sigma, &dx_sigma, true);
+        k_sigma.backward(x_sigma, c.dKs, grad.k_sigma, &dx_sigma, true);
+        v_sigma.backward(x_sigma, c.dVs, grad.v_sigma, &dx_sigma, true);
+    }
+
+    template <typename F>
+    void for_each_param(const std::string& prefix, F&& f) {
+        q_mu.for_each_param(prefix + "q_mu.", f);
+        k_mu.for_each_param(prefix + "k_mu.", f);
+        v_mu.for_each_param(prefix + "v_mu.", f);
+        q_sigma.for_each_param(prefix + "q_sigma.", f);
+        k_sigma.for_each_param(prefix + "k_sigma.", f);
+        v_sigma.for_each_param(prefix + "v_sigma.", f);
+        refine.for_each_param(prefix + "refine.", f);
+    }
+};
+
+}  // namespace seqrec

@@ -1,0 +1,218 @@
+/// \file models/stosa.hpp
+/// STOSA: stochastic (mean + covariance) item embeddings, Wasserstein self-attention, items
+/// ranked by negative Wasserstein distance, trained with BPR + pvn (MODELS.md §3). Optional AWRSR
+/// refinement M1-M4 in every layer (§4). Forward and hand-written backward.
+#pragma once
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "seqrec/core/param.hpp"
+#include "seqrec/data/sampler.hpp"
+#include "seqrec/layers/stochastic_embedding.hpp"
+#include "seqrec/layers/stochastic_transformer_block.hpp"
+#include "seqrec/losses/bpr.hpp"
+
+namespace seqrec {
+
+/// Defaults: STOSA's Beauty README setting (MODELS.md §10).
+struct StosaConfig {
+    Index num_items = 0;
+    Index maxlen = 100;
+    Index dim = 64;
+    Index layers = 1;
+    Index heads = 4;
+    double dropout = 0.3;       ///< hidden dropout
+    double attn_dropout = 0.0;  ///< on the attention weights
+    double ln_eps = 1e-12;
+    double pvn_weight = 0.005;      ///< lambda_pvn
+    bool mean_passthrough = false;  ///< true = the released code's behaviour (MODELS.md §3.2, I8)
+    Refinement refine = Refinement::none;  ///< AWRSR M1-M4
+    double refine_scale = 0.0;
+    bool refine_identity_init = false;
+
+    void check() const {
+        SEQREC_CHECK(num_items >= 1, ConfigError, "num_items must be >= 1");
+        SEQREC_CHECK(maxlen >= 1 && dim >= 1 && layers >= 1, ConfigError,
+                     "maxlen, dim and layers must be >= 1");
+        SEQREC_CHECK(
+            heads >= 1 && dim % heads == 0, ConfigError,
+            "heads = " + std::to_string(heads) + " must divide dim = " + std::to_string(dim));
+        SEQREC_CHECK(dropout >= 0.0 && dropout < 1.0 && attn_dropout >= 0.0 && attn_dropout < 1.0,
+                     ConfigError, "dropout and attn_dropout must be in [0, 1)");
+        SEQREC_CHECK(pvn_weight >= 0.0 && ln_eps > 0.0 && refine_scale >= 0.0, ConfigError,
+                     "pvn_weight and refine_scale must be >= 0, ln_eps > 0");
+    }
+    std::string variant() const {
+        std::string v = "stosa";
+        if (refine != Refinement::none) v += std::string("+awr-") + to_string(refine);
+        return v;
+    }
+    nlohmann::json to_json() const {
+        return {{"num_items", num_items},
+                {"maxlen", maxlen},
+                {"dim", dim},
+                {"layers", layers},
+                {"heads", heads},
+                {"dropout", dropout},
+                {"attn_dropout", attn_dropout},
+                {"ln_eps", ln_eps},
+                {"pvn_weight", pvn_weight},
+                {"mean_passthrough", mean_passthrough},
+                {"variant", variant()},
+                {"refine", to_string(refine)},
+                {"refine_scale", refine_scale},
+                {"refine_identity_init", refine_identity_init}};
+    }
+    static StosaConfig from_json(const nlohmann::json& j) {
+        StosaConfig c;
+        c.num_items = j.at("num_items").get<Index>();
+        c.maxlen = j.at("maxlen").get<Index>();
+        c.dim = j.at("dim").get<Index>();
+        c.layers = j.at("layers").get<Index>();
+        c.heads = j.at("heads").get<Index>();
+        c.dropout = j.at("dropout").get<double>();
+        c.attn_dropout = j.value("attn_dropout", 0.0);
+        c.ln_eps = j.value("ln_eps", 1e-12);
+        c.pvn_weight = j.value("pvn_weight", 0.005);
+        c.mean_passthrough = j.value("mean_passthrough", false);
+        c.refine = parse_refinement(j.value("refine", std::string("none")));
+        c.refine_scale = j.value("refine_scale", 0.0);
+        c.refine_identity_init = j.value("refine_identity_init", false);
+        c.check();
+        return c;
+    }
+};
+
+template <typename T>
+class Stosa {
+public:
+    using Mat = Matrix<T>;
+    using Scalar = T;
+    /// STOSA computes its own loss (BPR + pvn); the trainer asks for negatives.
+    static constexpr bool kOwnLoss = true;
+
+    struct Cache {
+        typename StochasticEmbedding<T>::Cache emb;
+        std::vector<Mat> mus, sigmas;  // layer inputs; [layers] = outputs
+        std::vector<typename StochasticTransformerBlock<T>::Cache> blocks;
+        Mat dmu, dsigma, dmu2, dsigma2, m_item, sc_item;
+        Vector<T> tmp;
+    };
+
+    StosaConfig config;
+    StochasticEmbedding<T> embedding;
+    std::vector<StochasticTransformerBlock<T>> blocks;
+
+    Stosa() = default;
+    explicit Stosa(const StosaConfig& cfg)
+        : config(cfg), embedding(cfg.num_items, cfg.maxlen, cfg.dim, cfg.dropout, cfg.ln_eps) {
+        cfg.check();
+        for (Index b = 0; b < cfg.layers; ++b) {
+            blocks.emplace_back(cfg.dim, cfg.heads, cfg.dropout, cfg.attn_dropout, cfg.ln_eps,
+                                cfg.mean_passthrough);
+            blocks.back().attn.refine =
+                AttentionRefinement<T>(cfg.refine, cfg.maxlen, cfg.refine_scale);
+        }
+    }
+
+    static const char* kind() { return "stosa"; }
+    Index num_items() const { return config.num_items; }
+    Index maxlen() const { return config.maxlen; }
+
+    /// N(0.01, 0.02^2) for every weight matrix and table [C-STOSA], zero biases, LN (1, 0);
+    /// padding rows 0 [R].
+    void init(Rng& rng) {
+        for_each_param("", [&](const std::string& name, Mat& m) {
+            if (name.find("gamma") != std::string::npos) {
+                m.setOnes();
+            } else if (m.rows() == 1) {
+                m.setZero();
+            } else if (name.find(".refine.") != std::string::npos && config.refine_identity_init) {
+                m.setIdentity();
+            } else {
+                for (Index i = 0; i < m.size(); ++i) m.data()[i] = T(0.01 + 0.02 * rng.normal());
+            }
+        });
+        embedding.E_mu.row(0).setZero();
+        embedding.E_sigma.row(0).setZero();
+    }
+    Stosa zeros_like() const {
+        Stosa g = *this;
+        zero_params<T>(g);
+        return g;
+    }
+
+    /// Sequence Gaussians (mu, sigma), each L x d, kept in c.mus.back(), c.sigmas.back().
+    void forward(const std::vector<ItemId>& ids, Cache& c, Rng* rng) const {
+        const std::size_t nl = blocks.size();
+        c.mus.resize(nl + 1);
+        c.sigmas.resize(nl + 1);
+        c.blocks.resize(nl);
+        embedding.forward(ids, c.mus[0], c.sigmas[0], c.emb, rng);  // (3.1)-(3.2)
+        for (std::size_t b = 0; b < nl; ++b)
+            blocks[b].forward(c.mus[b], c.sigmas[b], c.mus[b + 1], c.sigmas[b + 1], c.blocks[b],
+                              rng);
+    }
+
+    /// Backward from dL/dmu, dL/dsigma of the last layer (consumed); adds into grad.
+    void backward(Mat& dmu, Mat& dsigma, const std::vector<ItemId>& ids, Cache& c,
+                  Stosa& grad) const {
+        for (std::size_t b = blocks.size(); b-- > 0;) {
+            blocks[b].backward(dmu, dsigma, c.mus[b], c.sigmas[b], c.blocks[b], grad.blocks[b],
+                               c.dmu2, c.dsigma2);
+            std::swap(dmu, c.dmu2);
+            std::swap(dsigma, c.dsigma2);
+        }
+        embedding.backward(dmu, dsigma, ids, c.emb, grad.embedding);
+    }
+
+    /// Training objective of one window: BPR + pvn (3.18), times scale; adds the gradient.
+    double window_loss(const TrainSample& s, T scale, Stosa* grad, Cache& c, Rng* rng) const {
+        forward(s.input, c, rng);
+        const double loss = bpr_pvn_loss(
+            c.mus.back(), c.sigmas.back(), embedding.E_mu, embedding.E_sigma, s.target, s.negative,
+            config.pvn_weight, scale, c.dmu, c.dsigma, grad ? &grad->embedding.E_mu : nullptr,
+            grad ? &grad->embedding.E_sigma : nullptr);
+        if (grad) backward(c.dmu, c.dsigma, s.input, c, *grad);
+        return loss;
+    }
+
+    /// Scores -W(t, i) (3.15) of every item after `history` (N+1; entry 0 unused). Thread-safe
+    /// with one Cache per thread.
+    void score_next(const std::vector<ItemId>& history, Vector<T>& scores, Cache& c) const {
+        const std::size_t n = std::size_t(config.maxlen);
+        const std::vector<ItemId> ids =
+            history.size() <= n
+                ? history
+                : std::vector<ItemId>(history.end() - std::ptrdiff_t(n), history.end());
+        forward(ids, c, nullptr);
+        const Index N = config.num_items, L = Index(ids.size());
+        const auto mu = c.mus.back().row(L - 1);
+        const RowVector<T> ss = c.sigmas.back().row(L - 1).cwiseSqrt();
+        const auto m = embedding.E_mu.bottomRows(N);
+        c.sc_item = embedding.E_sigma.bottomRows(N).unaryExpr([](T e) { return elu(e) + T(1); });
+        // W = |mu|^2 + |m_i|^2 - 2 mu.m_i + sum sigma + sum c_i - 2 sqrt(sigma).sqrt(c_i)
+        scores.resize(N + 1);
+        scores(0) = T(0);
+        auto out = scores.tail(N);
+        out = m.rowwise().squaredNorm() + c.sc_item.rowwise().sum();
+        out.noalias() -= T(2) * (m * mu.transpose());
+        c.sc_item = c.sc_item.cwiseSqrt();
+        out.noalias() -= T(2) * (c.sc_item * ss.transpose());
+        out.array() += mu.squaredNorm() + c.sigmas.back().row(L - 1).sum();
+        out = -out;
+    }
+
+    template <typename F>
+    void for_each_param(const std::string& prefix, F&& f) {
+        embedding.for_each_param(prefix + "embedding.", f);
+        for (std::size_t b = 0; b < blocks.size(); ++b)
+            blocks[b].for_each_param(prefix + "layer" + std::to_string(b) + ".", f);
+    }
+};
+
+}  // namespace seqrec

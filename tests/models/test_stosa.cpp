@@ -1,0 +1,265 @@
+// STOSA and AWRSR-on-STOSA: gradient checks of every new layer, the loss and the whole model
+// (MODELS.md §8.11), and invariants 1, 6 and 7 of §11.
+#include <doctest/doctest.h>
+
+#include <seqrec/models/stosa.hpp>
+#include <seqrec/train/objective.hpp>
+
+#include "support/gradient_check.hpp"
+
+using namespace seqrec;
+using namespace seqrec::test;
+using Mat = Matrix<double>;
+
+namespace {
+template <typename Layer, typename LossFn>
+void check_params(Layer& layer, Layer& grad, LossFn&& loss) {
+    auto params = param_list<double>(layer);
+    auto grads = param_list<double>(grad);
+    for (std::size_t p = 0; p < params.size(); ++p) {
+        INFO("parameter " << params[p].name);
+        CHECK(gradients_match(*grads[p].value, numeric_gradient(*params[p].value, loss)));
+    }
+}
+
+void randomize(WassersteinAttention<double>& a, std::mt19937_64& rng) {
+    a.for_each_param("", [&](const std::string&, Mat& m) { fill_uniform(m, rng, -0.5, 0.5); });
+}
+}  // namespace
+
+TEST_CASE("Wasserstein attention: backward matches (every refinement, dropout off/on)") {
+    for (Refinement m : {Refinement::none, Refinement::simple, Refinement::value,
+                         Refinement::additive, Refinement::stochastic}) {
+        for (double p : {0.0, 0.3}) {
+            for (Index heads : {1, 2}) {
+                INFO("refine " << to_string(m) << " p " << p << " heads " << heads);
+                std::mt19937_64 rng(61);
+                WassersteinAttention<double> attn(4, heads, p);
+                attn.refine = AttentionRefinement<double>(m, 7);
+                randomize(attn, rng);
+                WassersteinAttention<double> g = attn;
+                zero_params<double>(g);
+                const Index L = 6;
+                Mat xm(L, 4), xs(L, 4), rm(L, 4), rs(L, 4);
+                fill_uniform(xm, rng);
+                fill_uniform(xs, rng, 0.5, 1.5);  // covariances away from 0
+                fill_uniform(rm, rng);
+                fill_uniform(rs, rng);
+                auto loss = [&] {
+                    Rng drop(3);
+                    WassersteinAttention<double>::Cache c;
+                    Mat Cm, Cs;
+                    attn.forward(xm, xs, Cm, Cs, c, &drop);
+                    return (Cm.array() * rm.array()).sum() + (Cs.array() * rs.array()).sum();
+                };
+                Rng drop(3);
+                WassersteinAttention<double>::Cache c;
+                Mat Cm, Cs;
+                attn.forward(xm, xs, Cm, Cs, c, &drop);
+                Mat dxm = Mat::Zero(L, 4), dxs = Mat::Zero(L, 4);
+                attn.backward(rm, rs, xm, xs, c, g, dxm, dxs);
+                CHECK(relative_error(dxm, numeric_gradient(xm, loss)) < 1e-6);
+                CHECK(relative_error(dxs, numeric_gradient(xs, loss)) < 1e-6);
+                check_params(attn, g, loss);
+            }
+        }
+    }
+}
+
+TEST_CASE("stochastic embedding and STOSA layer: backward matches (passthrough off/on)") {
+    for (bool pass : {false, true}) {
+        for (double p : {0.0, 0.3}) {
+            INFO("passthrough " << pass << " p " << p);
+            std::mt19937_64 rng(62);
+            StochasticEmbedding<double> emb(8, 6, 4, p, 1e-12);
+            emb.for_each_param("", [&](const std::string&, Mat& m) { fill_uniform(m, rng); });
+            emb.E_mu.row(0).setZero();
+            emb.E_sigma.row(0).setZero();
+            StochasticTransformerBlock<double> blk(4, 2, p, p, 1e-12, pass);
+            blk.for_each_param("", [&](const std::string& name, Mat& m) {
+                if (name.find("gamma") != std::string::npos)
+                    fill_uniform(m, rng, 0.6, 1.4);
+                else
+                    fill_uniform(m, rng, -0.5, 0.5);
+            });
+            auto ge = emb;
+            zero_params<double>(ge);
+            auto gb = blk;
+            zero_params<double>(gb);
+            const std::vector<ItemId> ids = {3, 1, 3, 8, 5};
+            Mat rm(5, 4), rs(5, 4);
+            fill_uniform(rm, rng);
+            fill_uniform(rs, rng);
+            auto loss = [&] {
+                Rng drop(4);
+                StochasticEmbedding<double>::Cache ce;
+                StochasticTransformerBlock<double>::Cache cb;
+                Mat xm, xs, ym, ys;
+                emb.forward(ids, xm, xs, ce, &drop);
+                blk.forward(xm, xs, ym, ys, cb, &drop);
+                return (ym.array() * rm.array()).sum() + (ys.array() * rs.array()).sum();
+            };
+            Rng drop(4);
+            StochasticEmbedding<double>::Cache ce;
+            StochasticTransformerBlock<double>::Cache cb;
+            Mat xm, xs, ym, ys, dxm, dxs;
+            emb.forward(ids, xm, xs, ce, &drop);
+            blk.forward(xm, xs, ym, ys, cb, &drop);
+            Mat dym = rm, dys = rs;
+            blk.backward(dym, dys, xm, xs, cb, gb, dxm, dxs);
+            emb.backward(dxm, dxs, ids, ce, ge);
+            check_params(emb, ge, loss);
+            check_params(blk, gb, loss);
+            if (pass) {  // invariant 6: the mean path gets no gradient
+                CHECK(gb.attn.v_mu.W.isZero());
+                CHECK(gb.o_mu.W.isZero());
+                CHECK(gb.w1.W.isZero());
+                CHECK(ym == xm);
+            }
+        }
+    }
+}
+
+TEST_CASE("BPR + pvn loss: gradients w.r.t. sequence Gaussians and both item tables") {
+    std::mt19937_64 rng(63);
+    Mat mu(4, 3), sigma(4, 3), Em(7, 3), Es(7, 3);
+    fill_uniform(mu, rng);
+    fill_uniform(sigma, rng, 0.5, 2.0);
+    fill_uniform(Em, rng);
+    fill_uniform(Es, rng);
+    const std::vector<ItemId> pos = {1, 2, 5, 0}, neg = {3, 6, 4, 2};
+    for (double lambda : {0.0, 0.7}) {
+        auto loss = [&] {
+            Mat a, b;
+            return bpr_pvn_loss(mu, sigma, Em, Es, pos, neg, lambda, 0.5, a, b,
+                                static_cast<Mat*>(nullptr), static_cast<Mat*>(nullptr));
+        };
+        Mat dmu, dsigma, dEm = Mat::Zero(7, 3), dEs = Mat::Zero(7, 3);
+        bpr_pvn_loss(mu, sigma, Em, Es, pos, neg, lambda, 0.5, dmu, dsigma, &dEm, &dEs);
+        CHECK(relative_error(dmu, numeric_gradient(mu, loss)) < 1e-6);
+        CHECK(relative_error(dsigma, numeric_gradient(sigma, loss)) < 1e-6);
+        CHECK(relative_error(dEm, numeric_gradient(Em, loss)) < 1e-6);
+        CHECK(relative_error(dEs, numeric_gradient(Es, loss)) < 1e-6);
+        CHECK(dmu.row(3).isZero());  // pos 0 = no target
+    }
+}
+
+TEST_CASE("STOSA (+AWRSR M1-M4) whole model: every parameter gradient matches") {
+    const std::vector<std::vector<ItemId>> seqs = {
+        {1, 2, 3, 4, 5, 6, 7, 8, 9}, {4, 2}, {9, 3, 7, 1}, {2, 5, 8, 1, 6}};
+    for (Refinement m : {Refinement::none, Refinement::simple, Refinement::value,
+                         Refinement::additive, Refinement::stochastic}) {
+        for (bool pass : {false, true}) {
+            INFO("refine " << std::string(to_string(m)) << " passthrough " << pass);
+            StosaConfig cfg;
+            cfg.num_items = 10;
+            cfg.maxlen = 6;
+            cfg.dim = 4;
+            cfg.layers = 2;
+            cfg.heads = 2;
+            cfg.dropout = 0.2;
+            cfg.attn_dropout = 0.1;
+            cfg.pvn_weight = 0.3;
+            cfg.mean_passthrough = pass;
+            cfg.refine = m;
+            Stosa<double> model(cfg);
+            Rng init(5);
+            model.init(init);
+            // Larger, non-degenerate weights than the 0.02-std init, so that attention parameters
+            // get gradients well above the finite-difference noise floor (MODELS.md §8.11).
+            std::mt19937_64 g(7);
+            model.for_each_param("", [&](const std::string& name, Mat& w) {
+                if (name.find("gamma") != std::string::npos)
+                    fill_uniform(w, g, 0.6, 1.4);
+                else if (name.find(".attn.") != std::string::npos)
+                    fill_uniform(w, g, -1.5, 1.5);
+                else
+                    fill_uniform(w, g, -0.5, 0.5);
+            });
+            model.embedding.E_mu.row(0).setZero();
+            model.embedding.E_sigma.row(0).setZero();
+            std::vector<TrainSample> batch;
+            Rng nr(2);
+            for (const auto& s : seqs) {
+                TrainSample t;
+                make_train_sample(s, 6, t);
+                sample_negatives(sorted_unique(s), 10, t.target.size(), t.negative, nr);
+                batch.push_back(t);
+            }
+            auto run = [&](Stosa<double>* grad) {
+                ObjectiveWorkspace<Stosa<double>> ws;
+                double loss = 0;
+                for (std::size_t i = 0; i < batch.size(); ++i) {
+                    Rng drop({9, i});
+                    loss +=
+                        window_objective(model, batch[i], LossKind::bce, 1.0 / 19, grad, ws, &drop);
+                }
+                return loss;
+            };
+            Stosa<double> grad = model.zeros_like();
+            run(&grad);
+            auto params = param_list<double>(model);
+            auto grads = param_list<double>(grad);
+            for (std::size_t i = 0; i < params.size(); ++i) {
+                INFO("parameter " << params[i].name);
+                const Mat num = numeric_gradient(*params[i].value, [&] { return run(nullptr); });
+                INFO("rel " << relative_error(*grads[i].value, num) << " |a| "
+                            << grads[i].value->norm() << " |n| " << num.norm());
+                CHECK(gradients_match(*grads[i].value, num));
+            }
+            if (pass) CHECK(grad.blocks[0].w2.W.isZero());
+        }
+    }
+}
+
+TEST_CASE("STOSA: causality, scores are -W of the last slot, Wasserstein distance properties") {
+    StosaConfig cfg;
+    cfg.num_items = 12;
+    cfg.maxlen = 8;
+    cfg.dim = 4;
+    cfg.layers = 2;
+    cfg.heads = 2;
+    cfg.refine = Refinement::stochastic;
+    Stosa<double> model(cfg);
+    Rng init(3);
+    model.init(init);
+    std::mt19937_64 g(3);
+    model.for_each_param("", [&](const std::string& name, Mat& w) {
+        if (name.find("gamma") == std::string::npos) fill_uniform(w, g, -0.5, 0.5);
+    });
+    Stosa<double>::Cache c;
+    std::vector<ItemId> a = {3, 1, 4, 1, 5, 9}, b = a;
+    b[5] = 2;
+    model.forward(a, c, nullptr);
+    const Mat mu_a = c.mus.back(), s_a = c.sigmas.back();
+    model.forward(b, c, nullptr);
+    CHECK(mu_a.topRows(5) == c.mus.back().topRows(5));
+    CHECK(s_a.topRows(5) == c.sigmas.back().topRows(5));
+    Vector<double> scores;
+    model.score_next(a, scores, c);
+    auto W = [&](const Mat& mu, const Mat& sg, Index t, ItemId i) {
+        const Mat m = model.embedding.E_mu.row(i);
+        const Mat cv =
+            model.embedding.E_sigma.row(i).unaryExpr([](double e) { return elu(e) + 1; });
+        return (mu.row(t) - m).squaredNorm() +
+               (sg.row(t).cwiseSqrt() - cv.cwiseSqrt()).squaredNorm();
+    };
+    for (ItemId i = 1; i <= 12; ++i) CHECK(scores(i) == doctest::Approx(-W(mu_a, s_a, 5, i)));
+    // Invariant 7 on the item distributions: symmetric, zero on itself, sqrt(W) a metric.
+    auto Wi = [&](ItemId x, ItemId y) {
+        const Mat cx =
+            model.embedding.E_sigma.row(x).unaryExpr([](double e) { return elu(e) + 1; });
+        const Mat cy =
+            model.embedding.E_sigma.row(y).unaryExpr([](double e) { return elu(e) + 1; });
+        return (model.embedding.E_mu.row(x) - model.embedding.E_mu.row(y)).squaredNorm() +
+               (cx.cwiseSqrt() - cy.cwiseSqrt()).squaredNorm();
+    };
+    for (ItemId x = 1; x <= 12; ++x) {
+        CHECK(Wi(x, x) == 0.0);
+        for (ItemId y = 1; y <= 12; ++y) {
+            CHECK(Wi(x, y) == doctest::Approx(Wi(y, x)));
+            for (ItemId z = 1; z <= 12; ++z)
+                CHECK(std::sqrt(Wi(x, z)) <= std::sqrt(Wi(x, y)) + std::sqrt(Wi(y, z)) + 1e-12);
+        }
+    }
+}
