@@ -19,7 +19,8 @@ using namespace seqrec;
 using Json = nlohmann::ordered_json;
 
 const char* kUsage = R"(usage:
-  seqrec train [--data FILE] [--format lines|pairs|csv] [--model sasrec|mqsa|rpesa] [--loss bce|ce]
+  seqrec train [--data FILE] [--format lines|pairs|csv] [--model sasrec|mqsa|rpesa|stosa]
+               [--loss bce|ce]
                [--epochs N] [--maxlen N] [--dim N] [--blocks N] [--heads N] [--dropout X]
                [--lr X] [--batch N] [--threads N] [--seed N] [--config FILE.json]
                [--save MODEL_DIR] [--eval full|sampled] [--patience N] [--metric NAME]
@@ -29,6 +30,10 @@ const char* kUsage = R"(usage:
                distillation: [--distill none|ted|cad] [--tau 0.1] [--lambda-kd 0.1]
                              [--graph transition|cooccurrence] [--graph-window truncated|full]
                [--reg X] (L2 on all parameters, = --weight-decay)
+               AWRSR: [--refine none|simple|value|additive|stochastic] [--refine-init host|identity]
+                      [--refine-scale X]   (stochastic = M4, STOSA only)
+               STOSA: [--pvn 0.005] [--attn-dropout X] [--mean-passthrough 0|1]
+                      (defaults: maxlen 100, dim 64, 1 block, 4 heads, dropout 0.3, batch 256)
       without --data: trains on the built-in synthetic dataset
   seqrec eval --load MODEL_DIR --data FILE [--format F] [--eval full|sampled] [--threads N]
   seqrec recommend --load MODEL_DIR (--history "i1 i2 ..." | --requests FILE) [--k N]
@@ -158,19 +163,69 @@ Json protocol_json(const EvalOptions& e) {
                      : Json("full ranking over all items, history excluded");
 }
 
-/// "sasrec", "mqsa", "mqsa-ted", "rpesa-cad", ...
+/// "sasrec", "mqsa", "mqsa-ted", "rpesa-cad", "stosa+awr-value", ...
 std::string model_label(const SASRecConfig& cfg, const TrainOptions& t) {
     std::string name = cfg.variant();
     if (t.distill) name += cfg.multi_query ? "-ted" : "-cad";
     return name;
 }
+std::string model_label(const StosaConfig& cfg, const TrainOptions&) {
+    return cfg.variant() + (cfg.mean_passthrough ? " (mean passthrough)" : "");
+}
+
+/// Trains, tests once with the best validation weights, optionally saves; prints the JSON line.
+template <typename Model, typename Config>
+int train_and_report(const Config& cfg, const TrainOptions& t, const Dataset& ds,
+                     const Split& split, const std::string& save) {
+    Model model(cfg);
+    Rng init({t.seed, 0x1A17});
+    model.init(init);
+    const std::string label = model_label(cfg, t);
+    if (t.verbose)
+        std::fprintf(stderr,
+                     "seqrec: %s: %ld users, %ld items, %ld interactions; %s d=%ld n=%ld, "
+                     "%ld parameters, loss %s, %d threads\n",
+                     ds.name.c_str(), long(ds.num_users()), long(ds.num_items()),
+                     long(ds.num_interactions()), label.c_str(), long(cfg.dim), long(cfg.maxlen),
+                     long(param_count<float>(model)),
+                     has_own_loss<Model>::value ? "bpr+pvn" : to_string(t.loss), max_threads());
+    Trainer<Model> trainer(t);
+    const TrainResult r = trainer.fit(model, split);
+    const Metrics test = evaluate(model, split, true, t.eval);
+
+    Json out;
+    out["model"] = label;
+    out["dataset"] = ds.name;
+    out["loss"] = has_own_loss<Model>::value ? "bpr+pvn" : to_string(t.loss);
+    out["epochs"] = r.epochs_run;
+    out["best_epoch"] = r.best_epoch;
+    out["train_seconds"] = r.train_seconds;
+    out["protocol"] = protocol_json(t.eval);
+    out["valid"] = r.best_valid.to_json();
+    out["test"] = test.to_json();
+    if (!save.empty()) {
+        nlohmann::json meta;
+        meta["dataset"] = ds.name;
+        meta["model"] = label;
+        meta["epochs"] = r.epochs_run;
+        meta["best_epoch"] = r.best_epoch;
+        meta["seed"] = t.seed;
+        meta["test"] = nlohmann::json::parse(test.to_json().dump());
+        save_checkpoint(save, model, ds.items, meta);
+        out["saved"] = save;
+    }
+    std::cout << out.dump() << std::endl;
+    return 0;
+}
 
 int cmd_train(const Options& o) {
     set_threads(int(o.integer("threads", 0, 0, 1024)));
     const std::string model_name = o.str("model", "sasrec");
-    if (model_name != "sasrec" && model_name != "mqsa" && model_name != "rpesa")
+    if (model_name != "sasrec" && model_name != "mqsa" && model_name != "rpesa" &&
+        model_name != "stosa")
         throw UsageError("--model '" + model_name +
-                         "' is not available (this build has: sasrec, mqsa, rpesa)");
+                         "' is not available (this build has: sasrec, mqsa, rpesa, stosa)");
+    const bool stosa = model_name == "stosa";
     Dataset ds;
     if (o.has("data")) {
         const std::string path = o.str("data", "");
@@ -179,39 +234,61 @@ int cmd_train(const Options& o) {
         ds = synthetic_dataset();
     }
     const Split split = leave_one_out(ds);
+    const Refinement refine = parse_refinement(o.str("refine", "none"));
 
     SASRecConfig cfg;
-    cfg.num_items = ds.num_items();
-    cfg.maxlen = o.integer("maxlen", 50, 1, 100000);
-    cfg.dim = o.integer("dim", 50, 1, 100000);
-    cfg.blocks = o.integer("blocks", 2, 1, 1000);
-    cfg.heads = o.integer("heads", 1, 1, 1000);
-    cfg.dropout = o.real("dropout", 0.2, 0.0, 0.999);
-    cfg.activation = parse_activation(o.str("activation", "relu"));
-    if (model_name == "mqsa") {
-        cfg.multi_query = true;
-        cfg.query_window = o.integer("L", 3, 1, 100000);
-        cfg.alpha = o.real("alpha", 0.5, 0.0, 1.0);
+    StosaConfig scfg;
+    if (stosa) {  // STOSA's Beauty README setting by default (MODELS.md §10)
+        scfg.num_items = ds.num_items();
+        scfg.maxlen = o.integer("maxlen", 100, 1, 100000);
+        scfg.dim = o.integer("dim", 64, 1, 100000);
+        scfg.layers = o.integer("blocks", 1, 1, 1000);
+        scfg.heads = o.integer("heads", 4, 1, 1000);
+        scfg.dropout = o.real("dropout", 0.3, 0.0, 0.999);
+        scfg.attn_dropout = o.real("attn-dropout", 0.0, 0.0, 0.999);
+        scfg.pvn_weight = o.real("pvn", 0.005, 0.0, 1e6);
+        scfg.mean_passthrough = o.integer("mean-passthrough", 0, 0, 1) == 1;
+        scfg.refine = refine;
+        scfg.refine_scale = o.real("refine-scale", 0.0, 0.0, 1e6);
+        scfg.refine_identity_init = o.str("refine-init", "host") == "identity";
+        scfg.check();
+    } else {
+        cfg.num_items = ds.num_items();
+        cfg.maxlen = o.integer("maxlen", 50, 1, 100000);
+        cfg.dim = o.integer("dim", 50, 1, 100000);
+        cfg.blocks = o.integer("blocks", 2, 1, 1000);
+        cfg.heads = o.integer("heads", 1, 1, 1000);
+        cfg.dropout = o.real("dropout", 0.2, 0.0, 0.999);
+        cfg.activation = parse_activation(o.str("activation", "relu"));
+        if (model_name == "mqsa") {
+            cfg.multi_query = true;
+            cfg.query_window = o.integer("L", 3, 1, 100000);
+            cfg.alpha = o.real("alpha", 0.5, 0.0, 1.0);
+        }
+        if (model_name == "rpesa") {
+            cfg.max_rel = o.integer("max-rel", cfg.maxlen - 1, 0, 100000);
+            cfg.abs_pos = o.integer("no-abs-pos", 0, 0, 1) == 0;
+        }
+        cfg.refine = refine;
+        cfg.refine_scale = o.real("refine-scale", 0.0, 0.0, 1e6);
+        cfg.refine_identity_init = o.str("refine-init", "host") == "identity";
+        cfg.check();
     }
-    if (model_name == "rpesa") {
-        cfg.max_rel = o.integer("max-rel", cfg.maxlen - 1, 0, 100000);
-        cfg.abs_pos = o.integer("no-abs-pos", 0, 0, 1) == 0;
-    }
-    cfg.check();
 
     TrainOptions t;
     t.epochs = o.integer("epochs", 200, 0, 1000000);
-    t.batch = o.integer("batch", 128, 1, 1000000);
+    t.batch = o.integer("batch", stosa ? 256 : 128, 1, 1000000);
     // MQSA-TED and RPESA-CAD train with full-softmax CE (MODELS.md 1.9); SASRec with BCE.
-    t.loss = parse_loss(o.str("loss", model_name == "sasrec" ? "bce" : "ce"));
+    t.loss = parse_loss(o.str("loss", model_name == "sasrec" || stosa ? "bce" : "ce"));
     t.adam.lr = o.real("lr", 1e-3, 1e-12, 10.0);
-    t.adam.beta2 = o.real("beta2", 0.98, 0.0, 0.999999);
+    t.adam.beta2 = o.real("beta2", stosa ? 0.999 : 0.98, 0.0, 0.999999);
     t.adam.l2_emb = o.real("l2-emb", 0.0, 0.0, 1e6);
     t.adam.weight_decay = o.real("weight-decay", 0.0, 0.0, 1e6);
     if (o.has("reg")) t.adam.weight_decay = o.real("reg", 0.0, 0.0, 1e6);
     const std::string distill = o.str("distill", "none");
     if (distill != "none" && distill != "ted" && distill != "cad")
         throw UsageError("--distill must be none, ted or cad, got '" + distill + "'");
+    if (stosa && distill != "none") throw UsageError("--distill is for mqsa, rpesa and sasrec");
     t.distill = distill != "none";
     t.kd.tau = o.real("tau", 0.1, 1e-6, 1e6);
     t.kd.lambda = o.real(o.has("lambda-cad") ? "lambda-cad" : "lambda-kd", 0.1, 0.0, 1e6);
@@ -234,59 +311,15 @@ int cmd_train(const Options& o) {
     if (metrics_from_ranks({}).get(t.metric) != metrics_from_ranks({}).get(t.metric))
         throw UsageError("--metric '" + t.metric +
                          "' is not one of HR@1/5/10/20, NDCG@5/10/20, MRR");
-
-    SASRec<float> model(cfg);
-    Rng init({t.seed, 0x1A17});
-    model.init(init);
-    if (t.verbose)
-        std::fprintf(stderr,
-                     "seqrec: %s: %ld users, %ld items, %ld interactions; %s d=%ld n=%ld "
-                     "blocks=%ld heads=%ld, loss %s, %d threads\n",
-                     ds.name.c_str(), long(ds.num_users()), long(ds.num_items()),
-                     long(ds.num_interactions()), model_label(cfg, t).c_str(), long(cfg.dim),
-                     long(cfg.maxlen), long(cfg.blocks), long(cfg.heads), to_string(t.loss),
-                     max_threads());
-    Trainer<SASRec<float>> trainer(t);
-    const TrainResult r = trainer.fit(model, split);
-    const Metrics test = evaluate(model, split, true, t.eval);
-
-    Json out;
-    out["model"] = model_label(cfg, t);
-    out["dataset"] = ds.name;
-    out["loss"] = to_string(t.loss);
-    out["epochs"] = r.epochs_run;
-    out["best_epoch"] = r.best_epoch;
-    out["train_seconds"] = r.train_seconds;
-    out["protocol"] = protocol_json(t.eval);
-    out["valid"] = r.best_valid.to_json();
-    out["test"] = test.to_json();
-    if (!save.empty()) {
-        nlohmann::json meta;
-        meta["dataset"] = ds.name;
-        meta["loss"] = to_string(t.loss);
-        meta["epochs"] = r.epochs_run;
-        meta["best_epoch"] = r.best_epoch;
-        meta["seed"] = t.seed;
-        meta["model"] = model_label(cfg, t);
-        meta["test"] = nlohmann::json::parse(test.to_json().dump());
-        save_checkpoint(save, model, ds.items, meta);
-        out["saved"] = save;
-    }
-    std::cout << out.dump() << std::endl;
-    return 0;
+    if (stosa) return train_and_report<Stosa<float>>(scfg, t, ds, split, save);
+    return train_and_report<SASRec<float>>(cfg, t, ds, split, save);
 }
 
-int cmd_eval(const Options& o) {
-    set_threads(int(o.integer("threads", 0, 0, 1024)));
-    const std::string dir = o.str("load", "");
-    const std::string path = o.str("data", "");
-    if (dir.empty()) throw UsageError("eval needs --load MODEL_DIR");
-    if (path.empty()) throw UsageError("eval needs --data FILE");
-    const DataFormat fmt = format_for(o, path);
-    const EvalOptions e = eval_options(o);
-    o.check_all_used();
+template <typename Model>
+int eval_model(const std::string& dir, const std::string& path, DataFormat fmt,
+               const EvalOptions& e) {
     IdMap items;
-    const auto model = load_checkpoint<SASRec<float>>(dir, &items);
+    const auto model = load_checkpoint<Model>(dir, &items);
     Dataset ds = read_dataset(path, fmt);
     // Re-express the data in the model's item ids; unknown items cannot be scored and are dropped.
     long dropped = 0;
@@ -314,6 +347,24 @@ int cmd_eval(const Options& o) {
     return 0;
 }
 
+/// The model class a saved directory holds ("sasrec" or "stosa").
+std::string saved_kind(const std::string& dir) {
+    return read_checkpoint_config(dir)["model"].get<std::string>();
+}
+
+int cmd_eval(const Options& o) {
+    set_threads(int(o.integer("threads", 0, 0, 1024)));
+    const std::string dir = o.str("load", "");
+    const std::string path = o.str("data", "");
+    if (dir.empty()) throw UsageError("eval needs --load MODEL_DIR");
+    if (path.empty()) throw UsageError("eval needs --data FILE");
+    const DataFormat fmt = format_for(o, path);
+    const EvalOptions e = eval_options(o);
+    o.check_all_used();
+    if (saved_kind(dir) == "stosa") return eval_model<Stosa<float>>(dir, path, fmt, e);
+    return eval_model<SASRec<float>>(dir, path, fmt, e);
+}
+
 std::vector<std::int64_t> parse_history(const std::string& text, const std::string& where) {
     std::vector<std::int64_t> h;
     std::istringstream in(text);
@@ -328,23 +379,14 @@ Json recommendations_json(const std::vector<Recommendation>& recs) {
     return list;
 }
 
-int cmd_recommend(const Options& o) {
-    set_threads(int(o.integer("threads", 0, 0, 1024)));
-    const std::string dir = o.str("load", "");
-    if (dir.empty()) throw UsageError("recommend needs --load MODEL_DIR");
-    const long k = o.integer("k", 10, 1, 1L << 30);
-    const bool exclude = o.str("keep-history", "false") != "true";
-    const std::string history = o.str("history", "");
-    const std::string requests = o.str("requests", "");
-    o.check_all_used();
-    if (history.empty() == requests.empty())
-        throw UsageError(
-            "recommend needs exactly one of --history \"i1 i2 ...\" or --requests FILE");
+template <typename Model>
+int serve(const std::string& dir, const std::string& history, const std::string& requests, long k,
+          bool exclude) {
     IdMap items;
-    const auto model = load_checkpoint<SASRec<float>>(dir, &items);
-    Recommender<SASRec<float>> rec(model, items);
+    const auto model = load_checkpoint<Model>(dir, &items);
+    Recommender<Model> rec(model, items);
     if (!history.empty()) {
-        Recommender<SASRec<float>>::Workspace ws;
+        typename Recommender<Model>::Workspace ws;
         const auto h = parse_history(history, "--history");
         std::cout << recommendations_json(rec.recommend(h, k, ws, exclude)).dump() << std::endl;
         return 0;
@@ -360,6 +402,22 @@ int cmd_recommend(const Options& o) {
         std::cout << recommendations_json(r).dump() << "\n";
     std::cout.flush();
     return 0;
+}
+
+int cmd_recommend(const Options& o) {
+    set_threads(int(o.integer("threads", 0, 0, 1024)));
+    const std::string dir = o.str("load", "");
+    if (dir.empty()) throw UsageError("recommend needs --load MODEL_DIR");
+    const long k = o.integer("k", 10, 1, 1L << 30);
+    const bool exclude = o.str("keep-history", "false") != "true";
+    const std::string history = o.str("history", "");
+    const std::string requests = o.str("requests", "");
+    o.check_all_used();
+    if (history.empty() == requests.empty())
+        throw UsageError(
+            "recommend needs exactly one of --history \"i1 i2 ...\" or --requests FILE");
+    if (saved_kind(dir) == "stosa") return serve<Stosa<float>>(dir, history, requests, k, exclude);
+    return serve<SASRec<float>>(dir, history, requests, k, exclude);
 }
 
 }  // namespace
