@@ -14,17 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "support/args.hpp"
+
 using namespace seqrec;
+using seqrec::bench::split_list;
 
 namespace {
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
 
 template <typename Model, typename Config>
 void run(const std::string& label, const Config& cfg, const TrainOptions& t, const Split& split) {

@@ -15,18 +15,12 @@
 #include <string>
 #include <vector>
 
-using namespace seqrec;
+#include "support/args.hpp"
 
-namespace {
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
-}  // namespace
+using namespace seqrec;
+using seqrec::bench::split_list;
+
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
     std::string dir, datasets = "Beauty", models = "sasrec-ce,mqsa,mqsa-ted,rpesa,rpesa-cad";

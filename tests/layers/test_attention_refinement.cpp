@@ -52,12 +52,7 @@ TEST_CASE("refinement layer: dA and every matrix match central differences") {
             ana.triangularView<Eigen::StrictlyUpper>().setZero();
             num.triangularView<Eigen::StrictlyUpper>().setZero();
             CHECK(relative_error(ana, num) < 1e-6);
-            auto params = param_list<double>(ref);
-            auto grads = param_list<double>(g);
-            for (std::size_t p = 0; p < params.size(); ++p) {
-                INFO("parameter " << params[p].name);
-                CHECK(gradients_match(*grads[p].value, numeric_gradient(*params[p].value, loss)));
-            }
+            check_param_gradients(ref, g, loss);
             // Causal structure: nothing above the diagonal (future slots).
             for (Index t = 0; t < L; ++t)
                 for (Index j = t + 1; j < L; ++j) CHECK(R(t, j) == 0.0);
@@ -119,12 +114,7 @@ TEST_CASE("attention with a refinement: gradient check and causality") {
             attn.backward(r, Z, X, c, g, dZ, dX);
             CHECK(relative_error(dZ, numeric_gradient(Z, loss)) < 1e-6);
             CHECK(relative_error(dX, numeric_gradient(X, loss)) < 1e-6);
-            auto params = param_list<double>(attn);
-            auto grads = param_list<double>(g);
-            for (std::size_t q = 0; q < params.size(); ++q) {
-                INFO("parameter " << params[q].name);
-                CHECK(gradients_match(*grads[q].value, numeric_gradient(*params[q].value, loss)));
-            }
+            check_param_gradients(attn, g, loss);
             if (p == 0.0) {  // causality (invariant 1)
                 Mat O2;
                 Z.row(5).setConstant(2.0);

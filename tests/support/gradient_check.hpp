@@ -3,10 +3,13 @@
 /// one relative error per tensor, ||a - n|| / max(1e-12, ||a|| + ||n||) < 1e-6.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <seqrec/core/param.hpp>
 #include <vector>
 
 namespace seqrec::test {
@@ -88,6 +91,19 @@ double sampled_relative_error(const M& analytic, M& theta, LossFn&& loss, std::s
         a(Eigen::Index(k)) = analytic.data()[idx[k]];
     }
     return relative_error(a, num);
+}
+
+/// Checks every named parameter of `module` against central differences of `loss`, given the
+/// analytic gradient twin `grad` (same type, filled by backward).
+template <typename Module, typename LossFn>
+void check_param_gradients(Module& module, Module& grad, LossFn&& loss) {
+    auto params = seqrec::param_list<double>(module);
+    auto grads = seqrec::param_list<double>(grad);
+    REQUIRE(params.size() == grads.size());
+    for (std::size_t p = 0; p < params.size(); ++p) {
+        INFO("parameter " << params[p].name);
+        CHECK(gradients_match(*grads[p].value, numeric_gradient(*params[p].value, loss)));
+    }
 }
 
 }  // namespace seqrec::test
