@@ -30,6 +30,14 @@ printf '10 11\n12\n' > "$tmp/requests.txt"
 [[ $("$bin" recommend --load "$tmp/model" --requests "$tmp/requests.txt" --k 2 2>/dev/null | wc -l) -eq 2 ]] \
   && ok "recommend --requests" || bad "recommend --requests"
 
+for m in "stosa --refine stochastic" "mqsa --distill ted" "rpesa --distill cad" "sasrec --refine additive"; do
+  "$bin" train --data "$tmp/good.txt" --model $m --epochs 1 --maxlen 5 --dim 8 --heads 2 --save "$tmp/m2" --quiet >"$tmp/t.json" 2>"$tmp/err" \
+    && "$bin" recommend --load "$tmp/m2" --history "10 11" --k 2 >"$tmp/r.json" 2>>"$tmp/err" && grep -q '"item"' "$tmp/r.json" \
+    && "$bin" eval --load "$tmp/m2" --data "$tmp/good.txt" >"$tmp/e.json" 2>>"$tmp/err" && grep -q '"NDCG@10"' "$tmp/e.json" \
+    && ok "train/recommend/eval --model $m" || { bad "--model $m"; cat "$tmp/err"; }
+done
+expect_error "M4 needs STOSA" "needs a STOSA host" "$bin" train --refine stochastic --epochs 1
+
 printf '1 10 11\n2 x 12\n' > "$tmp/nonnum.txt"
 expect_error "non-numeric id" "nonnum.txt:2: item id 'x' is not an integer" "$bin" train --data "$tmp/nonnum.txt" --epochs 1
 printf '1 10 0\n' > "$tmp/zero.txt"

@@ -82,7 +82,17 @@ struct SASRecConfig {
                 {"heads", heads},
                 {"dropout", dropout},
                 {"activation", to_string(activation)},
-                {"ln_eps", ln_eps}};
+                {"ln_eps", ln_eps},
+                {"variant", variant()},
+                {"multi_query", multi_query},
+                {"query_window", query_window},
+                {"alpha", alpha},
+                {"max_rel", max_rel},
+                {"rel_in_value", rel_in_value},
+                {"abs_pos", abs_pos},
+                {"refine", to_string(refine)},
+                {"refine_scale", refine_scale},
+                {"refine_identity_init", refine_identity_init}};
     }
     static SASRecConfig from_json(const nlohmann::json& j) {
         SASRecConfig c;
