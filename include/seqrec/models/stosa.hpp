@@ -99,8 +99,14 @@ public:
         typename StochasticEmbedding<T>::Cache emb;
         std::vector<Mat> mus, sigmas;  // layer inputs; [layers] = outputs
         std::vector<typename StochasticTransformerBlock<T>::Cache> blocks;
-        Mat dmu, dsigma, dmu2, dsigma2, m_item, sc_item;
-        Vector<T> tmp;
+        Mat dmu, dsigma, dmu2, dsigma2;
+        // Item-side scoring terms, computed once per (model, cache): sqrt(c_i) and
+        // |m_i|^2 + sum c_i. A Cache is for one set of weights: use a fresh one (or call
+        // invalidate()) after the weights change.
+        const Stosa* items_of = nullptr;
+        Mat sqrt_cov;
+        Vector<T> item_norms;
+        void invalidate() { items_of = nullptr; }
     };
 
     StosaConfig config;
@@ -182,7 +188,7 @@ public:
     }
 
     /// Scores -W(t, i) (3.15) of every item after `history` (N+1; entry 0 unused). Thread-safe
-    /// with one Cache per thread.
+    /// with one Cache per thread; the cache keeps the item-side terms of this model (see Cache).
     void score_next(const std::vector<ItemId>& history, Vector<T>& scores, Cache& c) const {
         const std::size_t n = std::size_t(config.maxlen);
         const std::vector<ItemId> ids =
@@ -194,15 +200,20 @@ public:
         const auto mu = c.mus.back().row(L - 1);
         const RowVector<T> ss = c.sigmas.back().row(L - 1).cwiseSqrt();
         const auto m = embedding.E_mu.bottomRows(N);
-        c.sc_item = embedding.E_sigma.bottomRows(N).unaryExpr([](T e) { return elu(e) + T(1); });
+        if (c.items_of != this) {
+            c.sqrt_cov =
+                embedding.E_sigma.bottomRows(N).unaryExpr([](T e) { return elu(e) + T(1); });
+            c.item_norms = m.rowwise().squaredNorm() + c.sqrt_cov.rowwise().sum();
+            c.sqrt_cov = c.sqrt_cov.cwiseSqrt();
+            c.items_of = this;
+        }
         // W = |mu|^2 + |m_i|^2 - 2 mu.m_i + sum sigma + sum c_i - 2 sqrt(sigma).sqrt(c_i)
         scores.resize(N + 1);
         scores(0) = T(0);
         auto out = scores.tail(N);
-        out = m.rowwise().squaredNorm() + c.sc_item.rowwise().sum();
+        out = c.item_norms;
         out.noalias() -= T(2) * (m * mu.transpose());
-        c.sc_item = c.sc_item.cwiseSqrt();
-        out.noalias() -= T(2) * (c.sc_item * ss.transpose());
+        out.noalias() -= T(2) * (c.sqrt_cov * ss.transpose());
         out.array() += mu.squaredNorm() + c.sigmas.back().row(L - 1).sum();
         out = -out;
     }
