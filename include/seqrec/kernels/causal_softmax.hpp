@@ -17,17 +17,10 @@ template <typename T>
 void causal_softmax(Matrix<T>& S) {
     const Index L = S.rows();
     for (Index t = 0; t < L; ++t) {
-        T* row = S.row(t).data();
-        T mx = row[0];
-        for (Index j = 1; j <= t; ++j) mx = std::max(mx, row[j]);
-        T sum = 0;
-        for (Index j = 0; j <= t; ++j) {
-            row[j] = std::exp(row[j] - mx);
-            sum += row[j];
-        }
-        const T inv = T(1) / sum;
-        for (Index j = 0; j <= t; ++j) row[j] *= inv;
-        for (Index j = t + 1; j < L; ++j) row[j] = T(0);
+        auto allowed = S.row(t).head(t + 1).array();  // vectorised exp (Eigen's pexp)
+        allowed = (allowed - allowed.maxCoeff()).exp();
+        allowed /= allowed.sum();
+        S.row(t).tail(L - t - 1).setZero();
     }
 }
 
