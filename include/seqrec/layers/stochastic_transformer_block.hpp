@@ -22,6 +22,7 @@ struct StochasticTransformerBlock {
         Mat f1, e1, f3, e3, l3;          // FFN pre-activations / hidden
         typename LayerNorm<T>::Cache ln1_mu, ln1_sigma, ln2, ln3;
         Mat d1, d2, d3, d4, dmu1, dsigma1;  // backward scratch
+        Mat de1, de3, dC_mu, dC_sigma;      // backward scratch, reused across windows
     };
     WassersteinAttention<T> attn;
     Linear<T> o_mu, o_sigma;
@@ -96,12 +97,14 @@ struct StochasticTransformerBlock {
         Mat& dh = c.d4;
         dh = c.dsigma1;
         dropout_backward(dh, c.m4);
-        Mat de3;
+        Mat& de3 = c.de3;
         w4.backward(c.e3, dh, grad.w4, &de3);
         de3.array() *= c.f3.unaryExpr(elu_d).array();
         w3.backward(c.sigma1, de3, grad.w3, &c.dsigma1, true);
         ln1.backward(c.dsigma1, c.ln1_sigma, grad.ln1, dx_sigma);  // dx_sigma = residual part
-        Mat dC_sigma, dC_mu = Mat::Zero(L, d);
+        Mat& dC_sigma = c.dC_sigma;
+        Mat& dC_mu = c.dC_mu;
+        dC_mu.setZero(L, d);  // stays 0 with mean passthrough
         c.dsigma1 = dx_sigma;
         dropout_backward(c.dsigma1, c.m2);
         o_sigma.backward(c.C_sigma, c.dsigma1, grad.o_sigma, &dC_sigma);
@@ -112,7 +115,7 @@ struct StochasticTransformerBlock {
             Mat& dg = c.d3;
             dg = c.dmu1;
             dropout_backward(dg, c.m3);
-            Mat de1;
+            Mat& de1 = c.de1;
             w2.backward(c.e1, dg, grad.w2, &de1);
             de1.array() *= c.f1.unaryExpr(elu_d).array();
             w1.backward(c.mu1, de1, grad.w1, &c.dmu1, true);
