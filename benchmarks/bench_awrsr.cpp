@@ -1,8 +1,11 @@
 // AWRSR reproduction (MODELS.md §4, like the paper's Table 2): each host with and without each
-// attention-weight refinement on one dataset, full ranking, one fixed configuration and seed.
-//   bench_awrsr --data-dir DIR [--dataset Beauty] [--hosts sasrec,stosa] [--epochs 100]
-//               [--patience 20] [--threads N] [--seed 42] [--mechanisms none,simple,value,...]
+// attention-weight refinement on one dataset, full ranking, one fixed configuration.
+//   bench_awrsr --data-dir DIR [--dataset Beauty] [--hosts sasrec,stosa] [--epochs 200]
+//               [--patience 20] [--threads N] [--seeds 42] [--mechanisms none,simple,value,...]
+//               [--refine-init host|identity] [--refine-scale C]
 // DIR defaults to $SEQREC_DATA_DIR; without data the program says so and exits 0.
+// With several seeds every model is trained once per seed and a mean row follows, so a
+// comparison rests on the same seed budget for every model.
 // SASRec host: n 50, d 64, 1 block, 1 head, dropout 0.5, BCE, batch 128, Adam beta2 0.98.
 // STOSA host (paper model, no passthrough): n 100, d 64, 1 layer, 4 heads, dropout 0.3,
 // BPR + pvn 0.005, batch 256. Selection on validation NDCG@5 with patience (AWRSR's protocol).
@@ -21,8 +24,27 @@ using seqrec::bench::split_list;
 
 namespace {
 
+struct Row {
+    double valid_ndcg5 = 0, hr1 = 0, hr5 = 0, ndcg5 = 0, ndcg10 = 0, best = 0, epochs = 0, sec = 0;
+    void add(const Row& o, double w) {
+        valid_ndcg5 += w * o.valid_ndcg5;
+        hr1 += w * o.hr1;
+        hr5 += w * o.hr5;
+        ndcg5 += w * o.ndcg5;
+        ndcg10 += w * o.ndcg10;
+        best += w * o.best;
+        epochs += w * o.epochs;
+        sec += w * o.sec;
+    }
+    void print(const std::string& label) const {
+        std::printf("| %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.0f | %.0f | %.2f |\n",
+                    label.c_str(), valid_ndcg5, hr1, hr5, ndcg5, ndcg10, best, epochs, sec);
+        std::fflush(stdout);
+    }
+};
+
 template <typename Model, typename Config>
-void run(const std::string& label, const Config& cfg, const TrainOptions& t, const Split& split) {
+Row run(const Config& cfg, const TrainOptions& t, const Split& split) {
     Model model(cfg);
     Rng init({t.seed, 0x1A17});
     model.init(init);
@@ -30,17 +52,25 @@ void run(const std::string& label, const Config& cfg, const TrainOptions& t, con
     const Metrics m = evaluate(model, split, true);
     double train_s = 0;
     for (const auto& e : r.log) train_s += e.seconds;
-    std::printf("| %s | %.4f | %.4f | %.4f | %.4f | %ld | %ld | %.2f |\n", label.c_str(),
-                m.get("HR@1"), m.get("HR@5"), m.get("NDCG@5"), m.get("NDCG@10"), long(r.best_epoch),
-                long(r.epochs_run), train_s / double(std::max<Index>(1, r.epochs_run)));
-    std::fflush(stdout);
+    Row row;
+    row.valid_ndcg5 = r.best_valid.get("NDCG@5");
+    row.hr1 = m.get("HR@1");
+    row.hr5 = m.get("HR@5");
+    row.ndcg5 = m.get("NDCG@5");
+    row.ndcg10 = m.get("NDCG@10");
+    row.best = double(r.best_epoch);
+    row.epochs = double(r.epochs_run);
+    row.sec = train_s / double(std::max<Index>(1, r.epochs_run));
+    return row;
 }
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string dir, dataset = "Beauty", hosts = "sasrec,stosa",
-                     mechanisms = "none,simple,value,additive,stochastic";
-    long epochs = 100, patience = 20, threads = 0, seed = 42;
+                     mechanisms = "none,simple,value,additive,stochastic", seeds = "42",
+                     refine_init = "host";
+    long epochs = 200, patience = 20, threads = 0;
+    double refine_scale = 0.0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i], v = argv[i + 1];
         if (a == "--data-dir")
@@ -57,8 +87,12 @@ int main(int argc, char** argv) {
             patience = std::atol(v.c_str());
         else if (a == "--threads")
             threads = std::atol(v.c_str());
-        else if (a == "--seed")
-            seed = std::atol(v.c_str());
+        else if (a == "--seeds" || a == "--seed")
+            seeds = v;
+        else if (a == "--refine-init")
+            refine_init = v;
+        else if (a == "--refine-scale")
+            refine_scale = std::atof(v.c_str());
         else {
             std::fprintf(stderr, "unknown option %s\n", a.c_str());
             return 2;
@@ -74,48 +108,69 @@ int main(int argc, char** argv) {
     set_threads(int(threads));
     const Dataset ds = read_dataset(path, DataFormat::lines);
     const Split split = leave_one_out(ds);
-    std::printf("%s, full ranking, test split (Recall@K = HR@K), seed %ld\n\n", dataset.c_str(),
-                seed);
+    if (refine_init != "host" && refine_init != "identity") {
+        std::fprintf(stderr, "--refine-init must be host or identity\n");
+        return 2;
+    }
+    std::vector<std::uint64_t> seed_list;
+    for (const auto& s : split_list(seeds))
+        seed_list.push_back(std::uint64_t(std::atoll(s.c_str())));
+    if (seed_list.empty()) seed_list.push_back(42);
+    std::printf("%s, full ranking (Recall@K = HR@K), refine init %s, refine scale %s, seeds %s\n\n",
+                dataset.c_str(), refine_init.c_str(),
+                refine_scale > 0 ? std::to_string(refine_scale).c_str() : "1/sqrt(n)",
+                seeds.c_str());
     std::printf(
-        "| model | Recall@1 | Recall@5 | NDCG@5 | NDCG@10 | best epoch | epochs | "
-        "s/epoch |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        "| model | valid NDCG@5 | Recall@1 | Recall@5 | NDCG@5 | NDCG@10 | best epoch | epochs | "
+        "s/epoch |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     std::fflush(stdout);
     TrainOptions t;
     t.epochs = epochs;
     t.patience = patience;
     t.metric = "NDCG@5";
-    t.seed = std::uint64_t(seed);
     t.verbose = std::getenv("SEQREC_VERBOSE") != nullptr;
     for (const auto& host : split_list(hosts)) {
         for (const auto& mech : split_list(mechanisms)) {
             const Refinement r = parse_refinement(mech);
             const std::string label = host + (r == Refinement::none ? "" : " + M-" + mech);
-            if (host == "sasrec") {
-                if (r == Refinement::stochastic) continue;  // M4 needs a STOSA host
-                SASRecConfig cfg;
-                cfg.num_items = ds.num_items();
-                cfg.maxlen = 50;
-                cfg.dim = 64;
-                cfg.blocks = 1;
-                cfg.heads = 1;
-                cfg.dropout = 0.5;
-                cfg.refine = r;
-                TrainOptions ts = t;
-                ts.batch = 128;
-                ts.loss = LossKind::bce;
-                run<SASRec<float>>(label, cfg, ts, split);
-            } else if (host == "stosa") {
-                StosaConfig cfg;
-                cfg.num_items = ds.num_items();
-                cfg.refine = r;
-                TrainOptions ts = t;
-                ts.batch = 256;
-                ts.adam.beta2 = 0.999;
-                run<Stosa<float>>(label, cfg, ts, split);
-            } else {
+            if (host == "sasrec" && r == Refinement::stochastic) continue;  // M4 needs STOSA
+            if (host != "sasrec" && host != "stosa") {
                 std::fprintf(stderr, "unknown host %s\n", host.c_str());
                 return 2;
             }
+            Row mean;
+            for (const std::uint64_t seed : seed_list) {
+                TrainOptions ts = t;
+                ts.seed = seed;
+                Row row;
+                if (host == "sasrec") {
+                    SASRecConfig cfg;
+                    cfg.num_items = ds.num_items();
+                    cfg.maxlen = 50;
+                    cfg.dim = 64;
+                    cfg.blocks = 1;
+                    cfg.heads = 1;
+                    cfg.dropout = 0.5;
+                    cfg.refine = r;
+                    cfg.refine_identity_init = refine_init == "identity";
+                    cfg.refine_scale = refine_scale;
+                    ts.batch = 128;
+                    ts.loss = LossKind::bce;
+                    row = run<SASRec<float>>(cfg, ts, split);
+                } else {
+                    StosaConfig cfg;
+                    cfg.num_items = ds.num_items();
+                    cfg.refine = r;
+                    cfg.refine_identity_init = refine_init == "identity";
+                    cfg.refine_scale = refine_scale;
+                    ts.batch = 256;
+                    ts.adam.beta2 = 0.999;
+                    row = run<Stosa<float>>(cfg, ts, split);
+                }
+                if (seed_list.size() > 1) row.print(label + " (seed " + std::to_string(seed) + ")");
+                mean.add(row, 1.0 / double(seed_list.size()));
+            }
+            mean.print(seed_list.size() > 1 ? label + " (mean)" : label);
         }
     }
     return 0;
