@@ -20,6 +20,7 @@
 #include "support/args.hpp"
 
 using namespace seqrec;
+using seqrec::bench::Args;
 using seqrec::bench::split_list;
 
 namespace {
@@ -66,38 +67,19 @@ Row run(const Config& cfg, const TrainOptions& t, const Split& split) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string dir, dataset = "Beauty", hosts = "sasrec,stosa",
-                     mechanisms = "none,simple,value,additive,stochastic", seeds = "42",
-                     refine_init = "host";
-    long epochs = 200, patience = 20, threads = 0;
-    double refine_scale = 0.0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string a = argv[i], v = argv[i + 1];
-        if (a == "--data-dir")
-            dir = v;
-        else if (a == "--dataset")
-            dataset = v;
-        else if (a == "--hosts")
-            hosts = v;
-        else if (a == "--mechanisms")
-            mechanisms = v;
-        else if (a == "--epochs")
-            epochs = std::atol(v.c_str());
-        else if (a == "--patience")
-            patience = std::atol(v.c_str());
-        else if (a == "--threads")
-            threads = std::atol(v.c_str());
-        else if (a == "--seeds" || a == "--seed")
-            seeds = v;
-        else if (a == "--refine-init")
-            refine_init = v;
-        else if (a == "--refine-scale")
-            refine_scale = std::atof(v.c_str());
-        else {
-            std::fprintf(stderr, "unknown option %s\n", a.c_str());
-            return 2;
-        }
-    }
+    Args args(argc, argv,
+              "bench_awrsr --data-dir DIR [--dataset Beauty] [--hosts sasrec,stosa] "
+              "[--mechanisms none,simple,value,additive,stochastic] [--epochs 200] "
+              "[--patience 20] [--threads N] [--seeds 42] [--refine-init host|identity] "
+              "[--refine-scale C]");
+    std::string dir = args.text("data-dir", ""), dataset = args.text("dataset", "Beauty"),
+                hosts = args.text("hosts", "sasrec,stosa"),
+                mechanisms = args.text("mechanisms", "none,simple,value,additive,stochastic"),
+                seeds = args.text("seeds", "42"), refine_init = args.text("refine-init", "host");
+    const long epochs = args.integer("epochs", 200), patience = args.integer("patience", 20),
+               threads = args.integer("threads", 0);
+    const double refine_scale = args.real("refine-scale", 0.0);
+    args.finish();
     if (dir.empty() && std::getenv("SEQREC_DATA_DIR")) dir = std::getenv("SEQREC_DATA_DIR");
     const std::string path = dir + "/" + dataset + ".txt";
     if (dir.empty() || !std::ifstream(path)) {

@@ -18,34 +18,20 @@
 #include "support/args.hpp"
 
 using namespace seqrec;
+using seqrec::bench::Args;
 using seqrec::bench::split_list;
 
-namespace {}  // namespace
-
 int main(int argc, char** argv) {
-    std::string dir, datasets = "Beauty", models = "sasrec-ce,mqsa,mqsa-ted,rpesa,rpesa-cad";
-    long epochs = 30, patience = 10, threads = 0, seed = 2023;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string a = argv[i], v = argv[i + 1];
-        if (a == "--data-dir")
-            dir = v;
-        else if (a == "--datasets")
-            datasets = v;
-        else if (a == "--models")
-            models = v;
-        else if (a == "--epochs")
-            epochs = std::atol(v.c_str());
-        else if (a == "--patience")
-            patience = std::atol(v.c_str());
-        else if (a == "--threads")
-            threads = std::atol(v.c_str());
-        else if (a == "--seed")
-            seed = std::atol(v.c_str());
-        else {
-            std::fprintf(stderr, "unknown option %s\n", a.c_str());
-            return 2;
-        }
-    }
+    Args args(argc, argv,
+              "bench_reproduce --data-dir DIR [--datasets Beauty,Toys_and_Games] "
+              "[--models sasrec-ce,mqsa,mqsa-ted,rpesa,rpesa-cad] [--epochs 30] [--patience 10] "
+              "[--threads N] [--seed 2023]");
+    std::string dir = args.text("data-dir", "");
+    const std::string datasets = args.text("datasets", "Beauty"),
+                      models = args.text("models", "sasrec-ce,mqsa,mqsa-ted,rpesa,rpesa-cad");
+    const long epochs = args.integer("epochs", 30), patience = args.integer("patience", 10),
+               threads = args.integer("threads", 0), seed = args.integer("seed", 2023);
+    args.finish();
     if (dir.empty() && std::getenv("SEQREC_DATA_DIR")) dir = std::getenv("SEQREC_DATA_DIR");
     if (dir.empty()) {
         std::printf(

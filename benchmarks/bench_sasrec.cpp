@@ -9,6 +9,7 @@
 #include <seqrec/seqrec.hpp>
 #include <string>
 
+#include "support/args.hpp"
 #include "support/timer.hpp"
 
 using namespace seqrec;
@@ -25,24 +26,13 @@ double forward_flops(double L, double d, double blocks) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string data_path;
-    int threads = 0, repeats = 3;
-    std::string loss = "bce";
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string a = argv[i];
-        if (a == "--data")
-            data_path = argv[i + 1];
-        else if (a == "--threads")
-            threads = std::atoi(argv[i + 1]);
-        else if (a == "--repeats")
-            repeats = std::max(1, std::atoi(argv[i + 1]));
-        else if (a == "--loss")
-            loss = argv[i + 1];
-        else {
-            std::fprintf(stderr, "unknown option %s\n", a.c_str());
-            return 2;
-        }
-    }
+    bench::Args args(argc, argv,
+                     "bench_sasrec [--data PATH] [--threads N] [--repeats N] [--loss bce|ce]");
+    std::string data_path = args.text("data", "");
+    const int threads = int(args.integer("threads", 0)),
+              repeats = int(std::max(1L, args.integer("repeats", 3)));
+    const std::string loss = args.text("loss", "bce");
+    args.finish();
     if (data_path.empty()) {
         if (const char* dir = std::getenv("SEQREC_DATA_DIR"))
             data_path = std::string(dir) + "/ml-1m.txt";
