@@ -235,6 +235,9 @@ int cmd_train(const Options& o) {
     }
     const Split split = leave_one_out(ds);
     const Refinement refine = parse_refinement(o.str("refine", "none"));
+    const std::string refine_init = o.str("refine-init", "host");
+    if (refine_init != "host" && refine_init != "identity")
+        throw UsageError("--refine-init must be host or identity, got '" + refine_init + "'");
 
     SASRecConfig cfg;
     StosaConfig scfg;
@@ -250,7 +253,7 @@ int cmd_train(const Options& o) {
         scfg.mean_passthrough = o.integer("mean-passthrough", 0, 0, 1) == 1;
         scfg.refine = refine;
         scfg.refine_scale = o.real("refine-scale", 0.0, 0.0, 1e6);
-        scfg.refine_identity_init = o.str("refine-init", "host") == "identity";
+        scfg.refine_identity_init = refine_init == "identity";
         scfg.check();
     } else {
         cfg.num_items = ds.num_items();
@@ -271,7 +274,7 @@ int cmd_train(const Options& o) {
         }
         cfg.refine = refine;
         cfg.refine_scale = o.real("refine-scale", 0.0, 0.0, 1e6);
-        cfg.refine_identity_init = o.str("refine-init", "host") == "identity";
+        cfg.refine_identity_init = refine_init == "identity";
         cfg.check();
     }
 

@@ -37,6 +37,7 @@ for m in "stosa --refine stochastic" "mqsa --distill ted" "rpesa --distill cad" 
     && ok "train/recommend/eval --model $m" || { bad "--model $m"; cat "$tmp/err"; }
 done
 expect_error "M4 needs STOSA" "needs a STOSA host" "$bin" train --refine stochastic --epochs 1
+expect_error "bad --refine-init" "refine-init must be host or identity" "$bin" train --refine simple --refine-init idnetity --epochs 1
 
 printf '1 10 11\n2 x 12\n' > "$tmp/nonnum.txt"
 expect_error "non-numeric id" "nonnum.txt:2: item id 'x' is not an integer" "$bin" train --data "$tmp/nonnum.txt" --epochs 1
