@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "support/args.hpp"
+#include "support/guarded_main.hpp"
 
 using namespace seqrec;
 using seqrec::bench::Args;
@@ -66,7 +67,8 @@ Row run(const Config& cfg, const TrainOptions& t, const Split& split) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run_benchmark(int argc, char** argv) {
     Args args(argc, argv,
               "bench_awrsr --data-dir DIR [--dataset Beauty] [--hosts sasrec,stosa] "
               "[--mechanisms none,simple,value,additive,stochastic] [--epochs 200] "
@@ -75,10 +77,20 @@ int main(int argc, char** argv) {
     std::string dir = args.text("data-dir", ""), dataset = args.text("dataset", "Beauty"),
                 hosts = args.text("hosts", "sasrec,stosa"),
                 mechanisms = args.text("mechanisms", "none,simple,value,additive,stochastic"),
-                seeds = args.text("seeds", "42"), refine_init = args.text("refine-init", "host");
+                refine_init = args.text("refine-init", "host");
+    const std::vector<long> seed_list = args.integers("seeds", "42");
     const long epochs = args.integer("epochs", 200), patience = args.integer("patience", 20),
                threads = args.integer("threads", 0);
     const double refine_scale = args.real("refine-scale", 0.0);
+    if (refine_init != "host" && refine_init != "identity")
+        args.fail("--refine-init must be host or identity, got '" + refine_init + "'");
+    for (const auto& h : split_list(hosts))
+        if (h != "sasrec" && h != "stosa") args.fail("unknown host '" + h + "'");
+    try {
+        for (const auto& m : split_list(mechanisms)) parse_refinement(m);
+    } catch (const ConfigError& e) {
+        args.fail(e.what());
+    }
     args.finish();
     if (dir.empty() && std::getenv("SEQREC_DATA_DIR")) dir = std::getenv("SEQREC_DATA_DIR");
     const std::string path = dir + "/" + dataset + ".txt";
@@ -90,18 +102,10 @@ int main(int argc, char** argv) {
     set_threads(int(threads));
     const Dataset ds = read_dataset(path, DataFormat::lines);
     const Split split = leave_one_out(ds);
-    if (refine_init != "host" && refine_init != "identity") {
-        std::fprintf(stderr, "--refine-init must be host or identity\n");
-        return 2;
-    }
-    std::vector<std::uint64_t> seed_list;
-    for (const auto& s : split_list(seeds))
-        seed_list.push_back(std::uint64_t(std::atoll(s.c_str())));
-    if (seed_list.empty()) seed_list.push_back(42);
     std::printf("%s, full ranking (Recall@K = HR@K), refine init %s, refine scale %s, seeds %s\n\n",
                 dataset.c_str(), refine_init.c_str(),
                 refine_scale > 0 ? std::to_string(refine_scale).c_str() : "1/sqrt(n)",
-                seeds.c_str());
+                args.text("seeds", "42").c_str());
     std::printf(
         "| model | valid NDCG@5 | Recall@1 | Recall@5 | NDCG@5 | NDCG@10 | best epoch | epochs | "
         "s/epoch |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -116,14 +120,10 @@ int main(int argc, char** argv) {
             const Refinement r = parse_refinement(mech);
             const std::string label = host + (r == Refinement::none ? "" : " + M-" + mech);
             if (host == "sasrec" && r == Refinement::stochastic) continue;  // M4 needs STOSA
-            if (host != "sasrec" && host != "stosa") {
-                std::fprintf(stderr, "unknown host %s\n", host.c_str());
-                return 2;
-            }
             Row mean;
-            for (const std::uint64_t seed : seed_list) {
+            for (const long seed : seed_list) {
                 TrainOptions ts = t;
-                ts.seed = seed;
+                ts.seed = std::uint64_t(seed);
                 Row row;
                 if (host == "sasrec") {
                     SASRecConfig cfg;
@@ -156,4 +156,9 @@ int main(int argc, char** argv) {
         }
     }
     return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    return seqrec::bench::guarded_main([&] { return run_benchmark(argc, argv); });
 }

@@ -16,12 +16,14 @@
 #include <vector>
 
 #include "support/args.hpp"
+#include "support/guarded_main.hpp"
 
 using namespace seqrec;
 using seqrec::bench::Args;
 using seqrec::bench::split_list;
 
-int main(int argc, char** argv) {
+namespace {
+int run_benchmark(int argc, char** argv) {
     Args args(argc, argv,
               "bench_reproduce --data-dir DIR [--datasets Beauty,Toys_and_Games] "
               "[--models sasrec-ce,mqsa,mqsa-ted,rpesa,rpesa-cad] [--epochs 30] [--patience 10] "
@@ -96,4 +98,9 @@ int main(int argc, char** argv) {
         }
     }
     return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    return seqrec::bench::guarded_main([&] { return run_benchmark(argc, argv); });
 }

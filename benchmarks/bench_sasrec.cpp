@@ -10,6 +10,7 @@
 #include <string>
 
 #include "support/args.hpp"
+#include "support/guarded_main.hpp"
 #include "support/timer.hpp"
 
 using namespace seqrec;
@@ -25,7 +26,8 @@ double forward_flops(double L, double d, double blocks) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run_benchmark(int argc, char** argv) {
     bench::Args args(argc, argv,
                      "bench_sasrec [--data PATH] [--threads N] [--repeats N] [--loss bce|ce]");
     std::string data_path = args.text("data", "");
@@ -113,4 +115,9 @@ int main(int argc, char** argv) {
     std::printf("test NDCG@10 after %ld epochs: %.4f (full ranking)\n", long(epoch),
                 m.get("NDCG@10"));
     return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    return seqrec::bench::guarded_main([&] { return run_benchmark(argc, argv); });
 }

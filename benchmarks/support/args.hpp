@@ -49,6 +49,17 @@ public:
         if (*end != '\0') fail("--" + name + " expects an integer, got '" + v + "'");
         return out;
     }
+    /// "1,2,3" -> {1, 2, 3}; every element must be an integer.
+    std::vector<long> integers(const std::string& name, const std::string& fallback) {
+        std::vector<long> out;
+        for (const auto& v : split_list(text(name, fallback))) {
+            char* end = nullptr;
+            out.push_back(std::strtol(v.c_str(), &end, 10));
+            if (*end != '\0') fail("--" + name + " expects integers, got '" + v + "'");
+        }
+        if (out.empty()) fail("--" + name + " is empty");
+        return out;
+    }
     double real(const std::string& name, double fallback) {
         const std::string v = text(name, "");
         if (v.empty()) return fallback;
