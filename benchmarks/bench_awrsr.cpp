@@ -102,10 +102,13 @@ int run_benchmark(int argc, char** argv) {
     set_threads(int(threads));
     const Dataset ds = read_dataset(path, DataFormat::lines);
     const Split split = leave_one_out(ds);
+    std::string seed_text;
+    for (const long seed : seed_list)
+        seed_text += (seed_text.empty() ? "" : ",") + std::to_string(seed);
     std::printf("%s, full ranking (Recall@K = HR@K), refine init %s, refine scale %s, seeds %s\n\n",
                 dataset.c_str(), refine_init.c_str(),
                 refine_scale > 0 ? std::to_string(refine_scale).c_str() : "1/sqrt(n)",
-                args.text("seeds", "42").c_str());
+                seed_text.c_str());
     std::printf(
         "| model | valid NDCG@5 | Recall@1 | Recall@5 | NDCG@5 | NDCG@10 | best epoch | epochs | "
         "s/epoch |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace seqrec::bench {
@@ -43,20 +44,13 @@ public:
     }
     long integer(const std::string& name, long fallback) {
         const std::string v = text(name, "");
-        if (v.empty()) return fallback;
-        char* end = nullptr;
-        const long out = std::strtol(v.c_str(), &end, 10);
-        if (*end != '\0') fail("--" + name + " expects an integer, got '" + v + "'");
-        return out;
+        return v.empty() ? fallback : parse_integer(name, v);
     }
     /// "1,2,3" -> {1, 2, 3}; every element must be an integer.
     std::vector<long> integers(const std::string& name, const std::string& fallback) {
         std::vector<long> out;
-        for (const auto& v : split_list(text(name, fallback))) {
-            char* end = nullptr;
-            out.push_back(std::strtol(v.c_str(), &end, 10));
-            if (*end != '\0') fail("--" + name + " expects integers, got '" + v + "'");
-        }
+        for (const auto& v : split_list(text(name, fallback)))
+            out.push_back(parse_integer(name, v));
         if (out.empty()) fail("--" + name + " is empty");
         return out;
     }
@@ -79,6 +73,13 @@ public:
     }
 
 private:
+    long parse_integer(const std::string& name, const std::string& v) const {
+        char* end = nullptr;
+        const long out = std::strtol(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0') fail("--" + name + " expects an integer, got '" + v + "'");
+        return out;
+    }
+
     std::string usage_;
     std::map<std::string, std::string> values_;
     std::set<std::string> known_;
