@@ -10,6 +10,7 @@
 using namespace seqrec;
 using namespace seqrec::test;
 using Mat = Matrix<double>;
+using Buf = Buffer<double>;
 
 namespace {
 const Refinement kAll[] = {Refinement::simple, Refinement::value, Refinement::additive,
@@ -38,12 +39,12 @@ TEST_CASE("refinement layer: dA and every matrix match central differences") {
             fill_uniform(r, rng);
             auto loss = [&] {
                 AttentionRefinement<double>::Cache c;
-                Mat R;
+                Buf R;
                 ref.forward(A, R, c);
                 return (R.array() * r.array()).sum();
             };
             AttentionRefinement<double>::Cache c;
-            Mat R, dA;
+            Buf R, dA;
             ref.forward(A, R, c);
             ref.backward(A, R, r, c, g, dA);
             // Only the causal entries of A are variables (the rest are exact zeros of the mask).
@@ -69,7 +70,7 @@ TEST_CASE("refinement invariants: M_add - M_simp = A; stochastic distances symme
     add.W2 = simp.W2;
     const Mat A = random_attention(6, rng);
     AttentionRefinement<double>::Cache c;
-    Mat Rs, Ra;
+    Buf Rs, Ra;
     simp.forward(A, Rs, c);
     add.forward(A, Ra, c);
     CHECK(relative_error(Ra - Rs, A) < 1e-15);
@@ -78,7 +79,8 @@ TEST_CASE("refinement invariants: M_add - M_simp = A; stochastic distances symme
     AttentionRefinement<double> id(Refinement::simple, 6);
     id.W1.setIdentity();
     id.W2.setIdentity();
-    Mat Ri, expect = (A * A.transpose()) / std::sqrt(6.0);
+    Buf Ri;
+    Mat expect = (A * A.transpose()) / std::sqrt(6.0);
     id.forward(A, Ri, c);
     causal_softmax(expect);
     CHECK(relative_error(Ri, expect) < 1e-14);
@@ -102,21 +104,21 @@ TEST_CASE("attention with a refinement: gradient check and causality") {
             auto loss = [&] {
                 Rng drop(4);
                 MultiHeadAttention<double>::Cache c;
-                Mat O;
+                Buf O;
                 attn.forward(Z, X, O, c, &drop);
                 return (O.array() * r.array()).sum();
             };
             Rng drop(4);
             MultiHeadAttention<double>::Cache c;
-            Mat O;
+            Buf O;
             attn.forward(Z, X, O, c, &drop);
-            Mat dZ = Mat::Zero(L, 4), dX = Mat::Zero(L, 4);
+            Buf dZ(Mat::Zero(L, 4)), dX(Mat::Zero(L, 4));
             attn.backward(r, Z, X, c, g, dZ, dX);
             CHECK(relative_error(dZ, numeric_gradient(Z, loss)) < 1e-6);
             CHECK(relative_error(dX, numeric_gradient(X, loss)) < 1e-6);
             check_param_gradients(attn, g, loss);
             if (p == 0.0) {  // causality (invariant 1)
-                Mat O2;
+                Buf O2;
                 Z.row(5).setConstant(2.0);
                 X.row(5).setConstant(-1.0);
                 attn.forward(Z, X, O2, c, nullptr);

@@ -16,6 +16,7 @@
 using namespace seqrec;
 using namespace seqrec::test;
 using Mat = Matrix<double>;
+using Buf = Buffer<double>;
 
 namespace {
 constexpr double kTol = 1e-6;
@@ -28,11 +29,12 @@ TEST_CASE("Linear: backward matches central differences") {
     Linear<double> fc(5, 3);
     fill_uniform(fc.W, rng);
     fill_uniform(fc.b, rng);
-    Mat x(7, 5), r(7, 3), y;
+    Mat x(7, 5), r(7, 3);
+    Buf y;
     fill_uniform(x, rng);
     fill_uniform(r, rng);
     auto loss = [&] {
-        Mat out;
+        Buf out;
         fc.forward(x, out);
         return (out.array() * r.array()).sum();
     };
@@ -40,7 +42,7 @@ TEST_CASE("Linear: backward matches central differences") {
     CHECK(y.rows() == 7);
     CHECK(y.cols() == 3);
     Linear<double> g(5, 3);
-    Mat dx;
+    Buf dx;
     fc.backward(x, r, g, &dx);
     CHECK(relative_error(dx, numeric_gradient(x, loss)) < kTol);
     check_param_gradients(fc, g, loss);
@@ -50,11 +52,11 @@ TEST_CASE("gradient check detects a wrong backward") {
     std::mt19937_64 rng(8);
     Linear<double> fc(4, 3), g(4, 3);
     fill_uniform(fc.W, rng);
-    Mat x(5, 4), r(5, 3), y;
+    Mat x(5, 4), r(5, 3);
     fill_uniform(x, rng);
     fill_uniform(r, rng);
     auto loss = [&] {
-        Mat out;
+        Buf out;
         fc.forward(x, out);
         return (out.array() * r.array()).sum();
     };
@@ -65,7 +67,7 @@ TEST_CASE("gradient check detects a wrong backward") {
     CHECK(relative_error(broken, numeric_gradient(fc.W, loss)) > kTol);
     CHECK_FALSE(gradients_match(broken, numeric_gradient(fc.W, loss)));
     Mat transposed_bug = r * fc.W.transpose() * 0.5;  // e.g. a forgotten factor
-    Mat dx;
+    Buf dx;
     fc.backward(x, r, g, &dx);
     CHECK(relative_error(transposed_bug, numeric_gradient(x, loss)) > kTol);
 }
@@ -79,12 +81,12 @@ TEST_CASE("LayerNorm: backward matches central differences") {
     fill_uniform(x, rng, -2, 2);
     fill_uniform(r, rng);
     auto loss = [&] {
-        Mat out;
+        Buf out;
         ln.forward(x, out);
         return (out.array() * r.array()).sum();
     };
     LayerNorm<double>::Cache c;
-    Mat y, dx;
+    Buf y, dx;
     ln.forward(x, y, &c);
     CHECK(std::abs(((y.row(0).array() - ln.beta.row(0).array()) / ln.gamma.row(0).array()).mean()) <
           1e-9);
@@ -134,18 +136,18 @@ TEST_CASE("FeedForward: backward matches central differences (relu and gelu, dro
             auto loss = [&] {
                 Rng drop(99);
                 FeedForward<double>::Cache c;
-                Mat F;
+                Buf F;
                 ffn.forward(Y, F, c, &drop);
                 return (F.array() * r.array()).sum();
             };
             Rng drop(99);
             FeedForward<double>::Cache c;
-            Mat F;
+            Buf F;
             ffn.forward(Y, F, c, &drop);
             // Stay away from the ReLU kink (MODELS.md §8.11).
             REQUIRE(c.pre.cwiseAbs().minCoeff() > 1e-4);
             if (p > 0) CHECK((c.mask1.array() == 0).any());
-            Mat dF = r, dY = Mat::Zero(6, 4);
+            Buf dF(r), dY(Mat::Zero(6, 4));
             ffn.backward(dF, Y, c, g, dY);
             CHECK(relative_error(dY, numeric_gradient(Y, loss)) < kTol);
             check_param_gradients(ffn, g, loss);
@@ -172,15 +174,15 @@ TEST_CASE("MultiHeadAttention: backward matches central differences") {
                 auto loss = [&] {
                     Rng drop(5);
                     MultiHeadAttention<double>::Cache c;
-                    Mat O;
+                    Buf O;
                     attn.forward(Z, X, O, c, &drop);
                     return (O.array() * r.array()).sum();
                 };
                 Rng drop(5);
                 MultiHeadAttention<double>::Cache c;
-                Mat O;
+                Buf O;
                 attn.forward(Z, X, O, c, &drop);
-                Mat dZ = Mat::Zero(L, 4), dX = Mat::Zero(L, 4);
+                Buf dZ(Mat::Zero(L, 4)), dX(Mat::Zero(L, 4));
                 attn.backward(r, Z, X, c, g, dZ, dX);
                 CHECK(relative_error(dZ, numeric_gradient(Z, loss)) < kTol);
                 CHECK(relative_error(dX, numeric_gradient(X, loss)) < kTol);
@@ -198,7 +200,7 @@ TEST_CASE("MultiHeadAttention: causal (later rows never change earlier outputs)"
     fill_uniform(Z, rng);
     fill_uniform(X, rng);
     MultiHeadAttention<double>::Cache c;
-    Mat O1, O2;
+    Buf O1, O2;
     attn.forward(Z, X, O1, c, nullptr);
     Z.row(5).setConstant(3.0);
     X.row(4).setConstant(-2.0);
@@ -226,15 +228,15 @@ TEST_CASE("TransformerBlock: backward matches central differences") {
         auto loss = [&] {
             Rng drop(21);
             TransformerBlock<double>::Cache c;
-            Mat out;
+            Buf out;
             block.forward(X, out, c, &drop);
             return (out.array() * r.array()).sum();
         };
         Rng drop(21);
         TransformerBlock<double>::Cache c;
-        Mat out, dX;
+        Buf out, dX;
         block.forward(X, out, c, &drop);
-        Mat dout = r;
+        Buf dout(r);
         block.backward(dout, X, c, g, dX);
         CHECK(relative_error(dX, numeric_gradient(X, loss)) < kTol);
         check_param_gradients(block, g, loss);
@@ -255,14 +257,14 @@ TEST_CASE("ItemPositionEmbedding: scatter-add backward with repeated ids") {
         fill_uniform(r, rng);
         auto loss = [&] {
             Rng drop(3);
-            Mat X, mask;
+            Buf X, mask;
             emb.forward(ids, X, mask, &drop);
             return (X.array() * r.array()).sum();
         };
         Rng drop(3);
-        Mat X, mask;
+        Buf X, mask;
         emb.forward(ids, X, mask, &drop);
-        Mat dX = r;
+        Buf dX(r);
         emb.backward(dX, ids, mask, g);
         CHECK(relative_error(g.E, numeric_gradient(emb.E, loss)) < kTol);
         CHECK(relative_error(g.P, numeric_gradient(emb.P, loss)) < kTol);

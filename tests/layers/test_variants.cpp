@@ -11,6 +11,7 @@
 using namespace seqrec;
 using namespace seqrec::test;
 using Mat = Matrix<double>;
+using Buf = Buffer<double>;
 
 namespace {}  // namespace
 
@@ -37,15 +38,15 @@ TEST_CASE("relative-position attention: backward matches central differences") {
                     auto loss = [&] {
                         Rng drop(5);
                         MultiHeadAttention<double>::Cache c;
-                        Mat O;
+                        Buf O;
                         attn.forward(Z, X, O, c, &drop);
                         return (O.array() * r.array()).sum();
                     };
                     Rng drop(5);
                     MultiHeadAttention<double>::Cache c;
-                    Mat O;
+                    Buf O;
                     attn.forward(Z, X, O, c, &drop);
-                    Mat dZ = Mat::Zero(L, 4), dX = Mat::Zero(L, 4);
+                    Buf dZ(Mat::Zero(L, 4)), dX(Mat::Zero(L, 4));
                     attn.backward(r, Z, X, c, g, dZ, dX);
                     CHECK(relative_error(dZ, numeric_gradient(Z, loss)) < 1e-6);
                     CHECK(relative_error(dX, numeric_gradient(X, loss)) < 1e-6);
@@ -64,7 +65,8 @@ TEST_CASE("relative-position attention: zero tables give plain attention exactly
     rel.wq = plain.wq;
     rel.wk = plain.wk;
     rel.wv = plain.wv;
-    Mat Z(7, 4), X(7, 4), O1, O2;
+    Mat Z(7, 4), X(7, 4);
+    Buf O1, O2;
     fill_uniform(Z, rng);
     fill_uniform(X, rng);
     MultiHeadAttention<double>::Cache c;
@@ -75,7 +77,7 @@ TEST_CASE("relative-position attention: zero tables give plain attention exactly
     fill_uniform(rel.rel_k, rng);
     fill_uniform(rel.rel_v, rng);
     rel.forward(Z, X, O2, c, nullptr);
-    Mat o;
+    Buf o;
     rel.forward_last(Z.bottomRows(1), X, o, c);
     CHECK(relative_error(o.row(0), O2.row(6)) < 1e-12);
 }
@@ -101,21 +103,21 @@ TEST_CASE("L-query block: backward matches central differences; last row matches
             auto loss = [&] {
                 Rng drop(21);
                 TransformerBlock<double>::Cache c;
-                Mat out;
+                Buf out;
                 block.forward(X, out, c, &drop);
                 return (out.array() * r.array()).sum();
             };
             Rng drop(21);
             TransformerBlock<double>::Cache c;
-            Mat out, dX;
+            Buf out, dX;
             block.forward(X, out, c, &drop);
             REQUIRE(c.ffn.pre.cwiseAbs().minCoeff() > 1e-4);
-            Mat dout = r;
+            Buf dout(r);
             block.backward(dout, X, c, g, dX);
             CHECK(relative_error(dX, numeric_gradient(X, loss)) < 1e-6);
             check_param_gradients(block, g, loss);
             if (p == 0.0) {
-                Mat last;
+                Buf last;
                 block.forward_last(X, last, c);
                 CHECK(relative_error(last.row(0), out.row(4)) < 1e-12);
             }

@@ -10,6 +10,7 @@
 using namespace seqrec;
 using namespace seqrec::test;
 using Mat = Matrix<double>;
+using Buf = Buffer<double>;
 
 namespace {
 
@@ -141,7 +142,7 @@ TEST_CASE("SASRec: causality, padding independence and last-slot inference") {
     model.embedding.E.row(0).setZero();
 
     // Last-slot inference path equals the last row of the full forward.
-    Mat h;
+    Buf h;
     model.encode_last(a, h, c);
     const Mat full = model.forward(a, c, nullptr);
     CHECK(relative_error(h.row(0), full.row(4)) < 1e-12);
@@ -149,7 +150,7 @@ TEST_CASE("SASRec: causality, padding independence and last-slot inference") {
     // Histories longer than n use their last n items.
     std::vector<ItemId> longer = {7, 7, 7, 3, 1, 4, 1, 5};
     std::vector<ItemId> last6 = {7, 3, 1, 4, 1, 5};
-    Mat h1, h2;
+    Buf h1, h2;
     model.encode_last(longer, h1, c);
     model.encode_last(last6, h2, c);
     CHECK(h1 == h2);

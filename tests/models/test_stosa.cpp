@@ -10,6 +10,7 @@
 using namespace seqrec;
 using namespace seqrec::test;
 using Mat = Matrix<double>;
+using Buf = Buffer<double>;
 
 namespace {
 
@@ -39,15 +40,15 @@ TEST_CASE("Wasserstein attention: backward matches (every refinement, dropout of
                 auto loss = [&] {
                     Rng drop(3);
                     WassersteinAttention<double>::Cache c;
-                    Mat Cm, Cs;
+                    Buf Cm, Cs;
                     attn.forward(xm, xs, Cm, Cs, c, &drop);
                     return (Cm.array() * rm.array()).sum() + (Cs.array() * rs.array()).sum();
                 };
                 Rng drop(3);
                 WassersteinAttention<double>::Cache c;
-                Mat Cm, Cs;
+                Buf Cm, Cs;
                 attn.forward(xm, xs, Cm, Cs, c, &drop);
-                Mat dxm = Mat::Zero(L, 4), dxs = Mat::Zero(L, 4);
+                Buf dxm(Mat::Zero(L, 4)), dxs(Mat::Zero(L, 4));
                 attn.backward(rm, rs, xm, xs, c, g, dxm, dxs);
                 CHECK(relative_error(dxm, numeric_gradient(xm, loss)) < 1e-6);
                 CHECK(relative_error(dxs, numeric_gradient(xs, loss)) < 1e-6);
@@ -85,7 +86,7 @@ TEST_CASE("stochastic embedding and STOSA layer: backward matches (passthrough o
                 Rng drop(4);
                 StochasticEmbedding<double>::Cache ce;
                 StochasticTransformerBlock<double>::Cache cb;
-                Mat xm, xs, ym, ys;
+                Buf xm, xs, ym, ys;
                 emb.forward(ids, xm, xs, ce, &drop);
                 blk.forward(xm, xs, ym, ys, cb, &drop);
                 return (ym.array() * rm.array()).sum() + (ys.array() * rs.array()).sum();
@@ -93,10 +94,10 @@ TEST_CASE("stochastic embedding and STOSA layer: backward matches (passthrough o
             Rng drop(4);
             StochasticEmbedding<double>::Cache ce;
             StochasticTransformerBlock<double>::Cache cb;
-            Mat xm, xs, ym, ys, dxm, dxs;
+            Buf xm, xs, ym, ys, dxm, dxs;
             emb.forward(ids, xm, xs, ce, &drop);
             blk.forward(xm, xs, ym, ys, cb, &drop);
-            Mat dym = rm, dys = rs;
+            Buf dym(rm), dys(rs);
             blk.backward(dym, dys, xm, xs, cb, gb, dxm, dxs);
             emb.backward(dxm, dxs, ids, ce, ge);
             check_param_gradients(emb, ge, loss);
@@ -121,12 +122,15 @@ TEST_CASE("BPR + pvn loss: gradients w.r.t. sequence Gaussians and both item tab
     const std::vector<ItemId> pos = {1, 2, 5, 0}, neg = {3, 6, 4, 2};
     for (double lambda : {0.0, 0.7}) {
         auto loss = [&] {
-            Mat a, b;
+            Buf a, b;
+            BprWorkspace<double> w;
             return bpr_pvn_loss(mu, sigma, Em, Es, pos, neg, lambda, 0.5, a, b,
-                                static_cast<Mat*>(nullptr), static_cast<Mat*>(nullptr));
+                                static_cast<Mat*>(nullptr), static_cast<Mat*>(nullptr), w);
         };
-        Mat dmu, dsigma, dEm = Mat::Zero(7, 3), dEs = Mat::Zero(7, 3);
-        bpr_pvn_loss(mu, sigma, Em, Es, pos, neg, lambda, 0.5, dmu, dsigma, &dEm, &dEs);
+        Buf dmu, dsigma;
+        Mat dEm = Mat::Zero(7, 3), dEs = Mat::Zero(7, 3);
+        BprWorkspace<double> w;
+        bpr_pvn_loss(mu, sigma, Em, Es, pos, neg, lambda, 0.5, dmu, dsigma, &dEm, &dEs, w);
         CHECK(relative_error(dmu, numeric_gradient(mu, loss)) < 1e-6);
         CHECK(relative_error(dsigma, numeric_gradient(sigma, loss)) < 1e-6);
         CHECK(relative_error(dEm, numeric_gradient(Em, loss)) < 1e-6);

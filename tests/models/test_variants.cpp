@@ -10,6 +10,7 @@
 using namespace seqrec;
 using namespace seqrec::test;
 using Mat = Matrix<double>;
+using Buf = Buffer<double>;
 
 namespace {
 SASRecConfig base_config() {
@@ -177,7 +178,7 @@ TEST_CASE("invariants: MQSA L=1 copy, alpha=1, RPESA with zero tables, causality
         const Mat a = model->forward(seq, c, nullptr);
         const Mat b = model->forward(changed, c, nullptr);
         CHECK(a.topRows(4) == b.topRows(4));
-        Mat last;
+        Buf last;
         model->encode_last(seq, last, c);
         CHECK(relative_error(last.row(0), a.row(5)) < 1e-12);
     }

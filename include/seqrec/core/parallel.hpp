@@ -17,6 +17,15 @@ inline int max_threads() {
 #endif
 }
 
+/// Index of the calling thread in the current parallel region (0 outside one).
+inline int thread_index() {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /// Sets the thread count for seqrec's regions (n <= 0 keeps the OpenMP default).
 inline void set_threads(int n) {
 #ifdef _OPENMP

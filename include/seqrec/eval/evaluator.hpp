@@ -25,16 +25,17 @@ struct EvalOptions {
     Index max_users = 0;        ///< 0 = every evaluated user; else a seeded random subset
 };
 
-/// Candidates for sampled evaluation: up to `count` distinct items outside history and target.
-inline std::vector<ItemId> sample_eval_negatives(const std::vector<ItemId>& history_sorted,
-                                                 ItemId target, Index num_items, Index count,
-                                                 Rng& rng) {
-    std::vector<ItemId> out;
+/// Candidates for sampled evaluation: up to `count` distinct items outside history and target,
+/// written into `out` (`chosen` is sorted scratch for distinctness; both keep their capacity).
+inline void sample_eval_negatives(const std::vector<ItemId>& history_sorted, ItemId target,
+                                  Index num_items, Index count, Rng& rng, std::vector<ItemId>& out,
+                                  std::vector<ItemId>& chosen) {
+    out.clear();
+    chosen.clear();
     const Index available =
         num_items - Index(history_sorted.size()) -
         (std::binary_search(history_sorted.begin(), history_sorted.end(), target) ? 0 : 1);
     const Index want = std::min(count, std::max<Index>(available, 0));
-    std::vector<ItemId> chosen;  // sorted, for distinctness
     while (Index(out.size()) < want) {
         const auto c = ItemId(1 + rng.below(std::uint64_t(num_items)));
         if (c == target || std::binary_search(history_sorted.begin(), history_sorted.end(), c))
@@ -44,12 +45,19 @@ inline std::vector<ItemId> sample_eval_negatives(const std::vector<ItemId>& hist
         chosen.insert(it, c);
         out.push_back(c);
     }
+}
+inline std::vector<ItemId> sample_eval_negatives(const std::vector<ItemId>& history_sorted,
+                                                 ItemId target, Index num_items, Index count,
+                                                 Rng& rng) {
+    std::vector<ItemId> out, chosen;
+    sample_eval_negatives(history_sorted, target, num_items, count, rng, out, chosen);
     return out;
 }
 
-/// Users evaluated on this split (a target exists), optionally a seeded subset.
-inline std::vector<Index> evaluation_users(const Split& split, const EvalOptions& opt) {
-    std::vector<Index> users;
+/// Users evaluated on this split (a target exists), optionally a seeded subset, into `users`.
+inline void evaluation_users(const Split& split, const EvalOptions& opt,
+                             std::vector<Index>& users) {
+    users.clear();
     for (Index u = 0; u < split.num_users(); ++u)
         if (split.test[std::size_t(u)] != 0) users.push_back(u);
     if (opt.max_users > 0 && Index(users.size()) > opt.max_users) {
@@ -59,39 +67,82 @@ inline std::vector<Index> evaluation_users(const Split& split, const EvalOptions
         users.resize(std::size_t(opt.max_users));
         std::sort(users.begin(), users.end());
     }
+}
+inline std::vector<Index> evaluation_users(const Split& split, const EvalOptions& opt) {
+    std::vector<Index> users;
+    evaluation_users(split, opt, users);
     return users;
 }
 
-/// Metrics over the validation (test = false) or test targets. Parallel over users; each user
-/// writes only its own rank and ranks are averaged in user order, so the result does not depend on
-/// the thread count.
+/// Calls `cache.invalidate()` when the model's cache memoises weight-dependent terms (STOSA's
+/// item side): a workspace kept across evaluations must not see the previous weights.
+template <typename Cache>
+auto invalidate_cache(Cache& c, int) -> decltype(c.invalidate(), void()) {
+    c.invalidate();
+}
+template <typename Cache>
+void invalidate_cache(Cache&, long) {}
+
+/// Everything an evaluation pass needs, kept across passes (the trainer validates every epoch):
+/// after the first pass over a split, a pass allocates nothing.
 template <typename Model>
-Metrics evaluate(const Model& model, const Split& split, bool test, const EvalOptions& opt = {}) {
+struct EvalWorkspace {
     using T = typename Model::Scalar;
-    const std::vector<Index> users = evaluation_users(split, opt);
-    std::vector<long> ranks(users.size(), kMissRank);
-#pragma omp parallel
-    {
+    struct PerThread {
         typename Model::Cache cache;
         Vector<T> scores;
+        std::vector<ItemId> history, sorted, candidates, chosen;
+    };
+    std::vector<PerThread> threads;
+    std::vector<Index> users;
+    std::vector<long> ranks;
+    Metrics metrics;
+};
+
+/// Metrics over the validation (test = false) or test targets, into ws.metrics. Parallel over
+/// users; each user writes only its own rank and ranks are averaged in user order, so the result
+/// does not depend on the thread count.
+template <typename Model>
+const Metrics& evaluate(const Model& model, const Split& split, bool test, const EvalOptions& opt,
+                        EvalWorkspace<Model>& ws) {
+    evaluation_users(split, opt, ws.users);
+    ws.ranks.assign(ws.users.size(), kMissRank);
+    if (ws.threads.size() < std::size_t(max_threads()))
+        ws.threads.resize(std::size_t(max_threads()));
+    for (auto& t : ws.threads) invalidate_cache(t.cache, 0);
+#pragma omp parallel
+    {
+        auto& w = ws.threads[std::size_t(thread_index())];
 #pragma omp for schedule(dynamic, 16)
-        for (std::ptrdiff_t k = 0; k < std::ptrdiff_t(users.size()); ++k) {
-            const Index u = users[std::size_t(k)];
-            const std::vector<ItemId> history = split.history(u, test);
+        for (std::ptrdiff_t k = 0; k < std::ptrdiff_t(ws.users.size()); ++k) {
+            const Index u = ws.users[std::size_t(k)];
+            const auto& train = split.train[std::size_t(u)];
+            w.history.assign(train.begin(), train.end());
+            if (test) w.history.push_back(split.valid[std::size_t(u)]);
             const ItemId target = test ? split.test[std::size_t(u)] : split.valid[std::size_t(u)];
-            model.score_next(history, scores, cache);
+            model.score_next(w.history, w.scores, w.cache);
             if (opt.sampled) {
-                const auto hs = sorted_unique(history);
+                w.sorted.assign(w.history.begin(), w.history.end());
+                std::sort(w.sorted.begin(), w.sorted.end());
+                w.sorted.erase(std::unique(w.sorted.begin(), w.sorted.end()), w.sorted.end());
                 Rng rng({opt.seed, std::uint64_t(u), test ? 1u : 0u});
-                const auto cand =
-                    sample_eval_negatives(hs, target, split.num_items, opt.negatives, rng);
-                ranks[std::size_t(k)] = sampled_rank(scores, target, cand);
+                sample_eval_negatives(w.sorted, target, split.num_items, opt.negatives, rng,
+                                      w.candidates, w.chosen);
+                ws.ranks[std::size_t(k)] = sampled_rank(w.scores, target, w.candidates);
             } else {
-                ranks[std::size_t(k)] = full_rank(scores, target, history);
+                ws.ranks[std::size_t(k)] = full_rank(w.scores, target, w.history);
             }
         }
     }
-    return metrics_from_ranks(ranks);
+    metrics_from_ranks(ws.ranks, ws.metrics);
+    return ws.metrics;
+}
+
+/// One-off evaluation with its own workspace.
+template <typename Model>
+Metrics evaluate(const Model& model, const Split& split, bool test, const EvalOptions& opt = {}) {
+    EvalWorkspace<Model> ws;
+    return evaluate(model, split, test, opt, ws);
 }
 
 }  // namespace seqrec

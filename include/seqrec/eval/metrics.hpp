@@ -31,11 +31,12 @@ struct Metrics {
     }
 };
 
-/// Aggregates ranks (kMissRank = miss) in the given order, so sums are deterministic.
-inline Metrics metrics_from_ranks(const std::vector<long>& ranks) {
+/// Aggregates ranks (kMissRank = miss) in the given order, so sums are deterministic. Writes
+/// into `m`, reusing its storage (names fit std::string's small buffer: no allocation once sized).
+inline void metrics_from_ranks(const std::vector<long>& ranks, Metrics& m) {
     static const int hr_ks[] = {1, 5, 10, 20};
     static const int ndcg_ks[] = {5, 10, 20};
-    std::vector<double> hr(4, 0.0), ndcg(3, 0.0);
+    double hr[4] = {0, 0, 0, 0}, ndcg[3] = {0, 0, 0};
     double mrr = 0.0;
     long n = 0;
     for (long r : ranks) {
@@ -46,7 +47,7 @@ inline Metrics metrics_from_ranks(const std::vector<long>& ranks) {
             ndcg[std::size_t(i)] += r < ndcg_ks[i] ? 1.0 / std::log2(double(r) + 2.0) : 0.0;
         mrr += 1.0 / (double(r) + 1.0);
     }
-    Metrics m;
+    m.values.clear();
     m.users = n;
     const double inv = n > 0 ? 1.0 / double(n) : 0.0;
     for (int i = 0; i < 4; ++i)
@@ -54,6 +55,10 @@ inline Metrics metrics_from_ranks(const std::vector<long>& ranks) {
     for (int i = 0; i < 3; ++i)
         m.values.emplace_back("NDCG@" + std::to_string(ndcg_ks[i]), ndcg[std::size_t(i)] * inv);
     m.values.emplace_back("MRR", mrr * inv);
+}
+inline Metrics metrics_from_ranks(const std::vector<long>& ranks) {
+    Metrics m;
+    metrics_from_ranks(ranks, m);
     return m;
 }
 

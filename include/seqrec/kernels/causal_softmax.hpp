@@ -13,8 +13,8 @@ namespace seqrec {
 
 /// In place: on entry the lower triangle of S holds scores; on exit S holds probabilities, with
 /// zeros above the diagonal. S is (L x L).
-template <typename T>
-void causal_softmax(Matrix<T>& S) {
+template <typename SMat>
+void causal_softmax(SMat& S) {
     const Index L = S.rows();
     for (Index t = 0; t < L; ++t) {
         auto allowed = S.row(t).head(t + 1).array();  // vectorised exp (Eigen's pexp)
@@ -25,8 +25,9 @@ void causal_softmax(Matrix<T>& S) {
 }
 
 /// In place: on entry dP holds dL/dP (lower triangle read), on exit dL/dS (B.2); upper set to 0.
-template <typename T>
-void causal_softmax_backward(const Matrix<T>& P, Matrix<T>& dP) {
+template <typename PMat, typename GMat>
+void causal_softmax_backward(const PMat& P, GMat& dP) {
+    using T = typename GMat::Scalar;
     const Index L = P.rows();
     for (Index t = 0; t < L; ++t) {
         const T* p = P.row(t).data();

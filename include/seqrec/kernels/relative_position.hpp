@@ -5,20 +5,20 @@
 
 #include <algorithm>
 
-#include "seqrec/core/types.hpp"
+#include "seqrec/core/buffer.hpp"
 
 namespace seqrec {
 
 /// S(t, j) += scale * G(t, delta_tj) on the lower triangle.
-template <typename T, typename GMat>
-void add_relative_columns(Matrix<T>& S, const GMat& G, Index k_max, T scale) {
+template <typename SMat, typename GMat>
+void add_relative_columns(SMat& S, const GMat& G, Index k_max, typename SMat::Scalar scale) {
     for (Index t = 0; t < S.rows(); ++t)
         for (Index j = 0; j <= t; ++j) S(t, j) += scale * G(t, std::min(t - j, k_max));
 }
 
 /// Omega(t, delta) = sum over j <= t with delta_tj = delta of A(t, j)  (offset-binned row sums).
-template <typename T>
-void bin_by_offset(const Matrix<T>& A, Index k_max, Matrix<T>& Omega) {
+template <typename AMat, typename T>
+void bin_by_offset(const AMat& A, Index k_max, Buffer<T>& Omega) {
     const Index L = A.rows();
     Omega.setZero(L, k_max + 1);
     for (Index t = 0; t < L; ++t)

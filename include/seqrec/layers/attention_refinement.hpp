@@ -14,6 +14,7 @@
 #include <cmath>
 #include <string>
 
+#include "seqrec/core/buffer.hpp"
 #include "seqrec/core/error.hpp"
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/kernels/causal_softmax.hpp"
@@ -49,11 +50,14 @@ inline const char* to_string(Refinement r) {
 template <typename T>
 struct AttentionRefinement {
     using Mat = Matrix<T>;
+    using Buf = Buffer<T>;
+    using CRef = ConstRef<T>;
     /// Per head and window; reuse across calls.
     struct Cache {
-        Mat Qp, Kp, Rs, Vp;  // Q', K' (L x n), R_simple (L x L), V' (L x L)
-        Mat U, Zs, G, g;     // stochastic: U, A W_Sigma, G, sqrt(G) (L x n)
-        Mat dS, dQ, dK, tmp;
+        Buf Qp, Kp, Rs, Vp;                  // Q', K' (L x n), R_simple (L x L), V' (L x L)
+        Buf U, Zs, G, g;                     // stochastic: U, A W_Sigma, G, sqrt(G) (L x n)
+        Buf nu;                              // stochastic: |U_t|^2 + sum G_t (L x 1)
+        Buf dS, dQ, dK, tmp, dVp, Gam, gam;  // backward scratch
     };
     Refinement mechanism = Refinement::none;
     Mat W1, W2, W3;      ///< simple/additive: W_Q', W_K'; value: + W_V'; stochastic: W_mu, W_Sigma
@@ -70,7 +74,7 @@ struct AttentionRefinement {
     bool enabled() const { return mechanism != Refinement::none; }
 
     /// A (L x L, causal, rows sum to 1) -> R (L x L, zero above the diagonal).
-    void forward(const Mat& A, Mat& R, Cache& c) const {
+    void forward(const CRef& A, Buf& R, Cache& c) const {
         const Index L = A.rows();
         const T s = T(scale);
         if (mechanism == Refinement::stochastic) {
@@ -79,12 +83,13 @@ struct AttentionRefinement {
             c.G = c.Zs.unaryExpr([](T v) { return (v > T(0) ? v : std::expm1(v)) + T(1); });
             c.g = c.G.cwiseSqrt();
             // D'_tj = |U_t|^2 + |U_j|^2 - 2 U_t.U_j + sum G_t + sum G_j - 2 g_t.g_j   (4.10)
-            const Vector<T> nu = c.U.rowwise().squaredNorm() + c.G.rowwise().sum();
+            c.nu = c.U.rowwise().squaredNorm() + c.G.rowwise().sum();
             R.resize(L, L);
-            R.template triangularView<Eigen::Lower>() =
-                c.U * c.U.transpose() + c.g * c.g.transpose();
+            R.template triangularView<Eigen::Lower>() = c.U * c.U.transpose();
+            R.template triangularView<Eigen::Lower>() += c.g * c.g.transpose();
             for (Index t = 0; t < L; ++t)
-                for (Index j = 0; j <= t; ++j) R(t, j) = -s * (nu(t) + nu(j) - T(2) * R(t, j));
+                for (Index j = 0; j <= t; ++j)
+                    R(t, j) = -s * (c.nu(t, 0) + c.nu(j, 0) - T(2) * R(t, j));
             causal_softmax(R);  // (4.11)-(4.12)
             return;
         }
@@ -106,21 +111,21 @@ struct AttentionRefinement {
 
     /// dR (L x L; read on the lower triangle) -> dA (assigned), adding parameter gradients
     /// (B.10)-(B.13). A and R are the forward input and output.
-    void backward(const Mat& A, const Mat& R, const Mat& dR, Cache& c, AttentionRefinement& grad,
-                  Mat& dA) const {
+    void backward(const CRef& A, const CRef& R, const CRef& dR, Cache& c, AttentionRefinement& grad,
+                  Buf& dA) const {
         const Index L = A.rows();
         const T s = T(scale);
         if (mechanism == Refinement::stochastic) {
             c.dS = dR;
             causal_softmax_backward(R, c.dS);  // dS'
             c.dS *= -s;                        // dD' = -c dS'
-            const Mat Gam = c.dS + c.dS.transpose();
-            const Vector<T> gam = Gam.rowwise().sum();
-            c.dQ.noalias() = T(-2) * (Gam * c.U);  // dU = 2 (gam * U - Gam U)
-            c.dQ += T(2) * (gam.asDiagonal() * c.U);
-            c.dK.noalias() = -(Gam * c.g);  // dG = gam 1^T - (Gam g) / g
+            c.Gam = c.dS + c.dS.transpose();
+            c.gam = c.Gam.rowwise().sum();
+            c.dQ.noalias() = T(-2) * (c.Gam * c.U);  // dU = 2 (gam * U - Gam U)
+            c.dQ += T(2) * (c.gam.col(0).asDiagonal() * c.U);
+            c.dK.noalias() = T(-1) * (c.Gam * c.g);  // dG = gam 1^T - (Gam g) / g
             c.dK.array() /= c.g.array();
-            c.dK.colwise() += gam;
+            c.dK.colwise() += c.gam.col(0);
             c.dK.array() *=
                 c.Zs.unaryExpr([](T v) { return v > T(0) ? T(1) : std::exp(v); }).array();
             grad.W1.bottomRows(L).noalias() += A.transpose() * c.dQ;
@@ -134,9 +139,9 @@ struct AttentionRefinement {
             c.tmp = dR;
             c.tmp.template triangularView<Eigen::StrictlyUpper>().setZero();  // dPi = dR * 1_A
             c.dS.noalias() = c.tmp * c.Vp.transpose();                        // dR_simple
-            Mat dVp = c.Rs.transpose() * c.tmp;                               // dV'
-            grad.W3.bottomRightCorner(L, L).noalias() += A.transpose() * dVp;
-            dA.noalias() = dVp * W3.bottomRightCorner(L, L).transpose();
+            c.dVp.noalias() = c.Rs.transpose() * c.tmp;                       // dV'
+            grad.W3.bottomRightCorner(L, L).noalias() += A.transpose() * c.dVp;
+            dA.noalias() = c.dVp * W3.bottomRightCorner(L, L).transpose();
         } else {
             c.dS = dR;
             if (mechanism == Refinement::additive)

@@ -5,14 +5,14 @@
 
 #include <cstdint>
 
+#include "seqrec/core/buffer.hpp"
 #include "seqrec/core/rng.hpp"
-#include "seqrec/core/types.hpp"
 
 namespace seqrec {
 
 /// Fills `mask` (rows x cols) with 0 or 1/(1-p). Two 32-bit draws per 64-bit word.
 template <typename T>
-void draw_dropout_mask(Matrix<T>& mask, Index rows, Index cols, double p, Rng& rng) {
+void draw_dropout_mask(Buffer<T>& mask, Index rows, Index cols, double p, Rng& rng) {
     mask.resize(rows, cols);
     const auto threshold = static_cast<std::uint64_t>(p * 4294967296.0);
     const T keep = T(1.0 / (1.0 - p));
@@ -27,10 +27,10 @@ void draw_dropout_mask(Matrix<T>& mask, Index rows, Index cols, double p, Rng& r
     if (i < n) m[i] = (rng() & 0xFFFFFFFFULL) < threshold ? T(0) : keep;
 }
 
-/// In-place dropout on x. `mask` is left empty when dropout is off (rng == nullptr or p == 0), and
-/// backward is then the identity.
-template <typename T>
-void dropout_forward(Matrix<T>& x, Matrix<T>& mask, double p, Rng* rng) {
+/// In-place dropout on x (any matrix). `mask` is left empty when dropout is off (rng == nullptr or
+/// p == 0), and backward is then the identity.
+template <typename Derived, typename T>
+void dropout_forward(Eigen::MatrixBase<Derived>& x, Buffer<T>& mask, double p, Rng* rng) {
     if (!rng || p <= 0.0) {
         mask.resize(0, 0);
         return;
@@ -40,8 +40,8 @@ void dropout_forward(Matrix<T>& x, Matrix<T>& mask, double p, Rng* rng) {
 }
 
 /// In-place backward: dx = dy * mask (same xi as forward).
-template <typename T>
-void dropout_backward(Matrix<T>& dy, const Matrix<T>& mask) {
+template <typename Derived, typename T>
+void dropout_backward(Eigen::MatrixBase<Derived>& dy, const Buffer<T>& mask) {
     if (mask.size() != 0) dy.array() *= mask.array();
 }
 

@@ -13,12 +13,13 @@ namespace seqrec {
 
 template <typename T>
 struct Encoder {
-    using Mat = Matrix<T>;
+    using Buf = Buffer<T>;
+    using CRef = ConstRef<T>;
     struct Cache {
-        std::vector<Mat> xs;  // xs[b] = input of block b, xs[blocks] = last block output
+        std::vector<Buf> xs;  // xs[b] = input of block b, xs[blocks] = last block output
         std::vector<typename TransformerBlock<T>::Cache> blocks;
         typename LayerNorm<T>::Cache ln_out;
-        Mat out, dx, dnext;
+        Buf out, dx, dnext;
     };
     std::vector<TransformerBlock<T>> blocks;
     LayerNorm<T> ln_out;
@@ -31,7 +32,7 @@ struct Encoder {
     }
 
     /// X0 (L x d) -> Ĥ (L x d), kept in c.out.
-    const Mat& forward(const Mat& X0, Cache& c, Rng* rng) const {
+    const Buf& forward(const CRef& X0, Cache& c, Rng* rng) const {
         const std::size_t nb = blocks.size();
         c.xs.resize(nb + 1);
         c.blocks.resize(nb);
@@ -42,7 +43,7 @@ struct Encoder {
         return c.out;
     }
     /// dĤ (consumed) -> dL/dX0 (returned reference into the cache); adds parameter gradients.
-    Mat& backward(Mat& dout, Cache& c, Encoder& grad) const {
+    Buf& backward(Buf& dout, Cache& c, Encoder& grad) const {
         const std::size_t nb = blocks.size();
         ln_out.backward(dout, c.ln_out, grad.ln_out, c.dx);
         for (std::size_t b = nb; b-- > 0;) {
@@ -52,7 +53,7 @@ struct Encoder {
         return c.dx;
     }
     /// Inference: Ĥ of the last slot (1 x d); the last block computes only its last row.
-    void forward_last(const Mat& X0, Mat& h, Cache& c) const {
+    void forward_last(const CRef& X0, Buf& h, Cache& c) const {
         const std::size_t nb = blocks.size();
         c.xs.resize(nb + 1);
         c.blocks.resize(nb);

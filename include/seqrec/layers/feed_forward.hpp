@@ -14,12 +14,13 @@ namespace seqrec {
 /// Shapes: Y, F (rows x d); W1 (d x inner), W2 (inner x d).
 template <typename T>
 struct FeedForward {
-    using Mat = Matrix<T>;
+    using Buf = Buffer<T>;
+    using CRef = ConstRef<T>;
     struct Cache {
-        Mat pre;     // Y W1 + b1 (rows x inner)
-        Mat hidden;  // Drop(act(pre)), the input of W2
-        Mat mask1, mask2;
-        Mat dhidden;  // backward scratch, reused
+        Buf pre;     // Y W1 + b1 (rows x inner)
+        Buf hidden;  // Drop(act(pre)), the input of W2
+        Buf mask1, mask2;
+        Buf dhidden;  // backward scratch, reused
     };
     Linear<T> fc1, fc2;
     Activation activation = Activation::relu;
@@ -30,7 +31,7 @@ struct FeedForward {
         : fc1(d, inner), fc2(inner, d), activation(act), dropout(p) {}
 
     /// rng == nullptr: evaluation (no dropout).
-    void forward(const Mat& Y, Mat& F, Cache& c, Rng* rng) const {
+    void forward(const CRef& Y, Buf& F, Cache& c, Rng* rng) const {
         fc1.forward(Y, c.pre);
         c.hidden = c.pre.unaryExpr([this](T v) { return activate(activation, v); });
         dropout_forward(c.hidden, c.mask1, dropout, rng);
@@ -38,9 +39,9 @@ struct FeedForward {
         dropout_forward(F, c.mask2, dropout, rng);
     }
     /// dF is consumed (overwritten). Adds parameter grads; adds dL/dY into dY.
-    void backward(Mat& dF, const Mat& Y, Cache& c, FeedForward& grad, Mat& dY) const {
+    void backward(Buf& dF, const CRef& Y, Cache& c, FeedForward& grad, Buf& dY) const {
         dropout_backward(dF, c.mask2);
-        Mat& dh = c.dhidden;
+        Buf& dh = c.dhidden;
         fc2.backward(c.hidden, dF, grad.fc2, &dh);
         dropout_backward(dh, c.mask1);
         dh.array() *= c.pre.unaryExpr([this](T v) { return activate_grad(activation, v); }).array();

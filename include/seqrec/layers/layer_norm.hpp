@@ -5,7 +5,7 @@
 #include <cmath>
 #include <string>
 
-#include "seqrec/core/types.hpp"
+#include "seqrec/core/buffer.hpp"
 
 namespace seqrec {
 
@@ -14,9 +14,11 @@ namespace seqrec {
 template <typename T>
 struct LayerNorm {
     using Mat = Matrix<T>;
+    using Buf = Buffer<T>;
+    using CRef = ConstRef<T>;
     struct Cache {
-        Mat xhat;        // normalised input (rows x d)
-        Vector<T> rstd;  // 1 / sqrt(var + eps) per row
+        Buf xhat;  // normalised input (rows x d)
+        Buf rstd;  // 1 / sqrt(var + eps) per row (rows x 1)
     };
     Mat gamma, beta;
     double eps = 1e-8;
@@ -25,12 +27,12 @@ struct LayerNorm {
     explicit LayerNorm(Index d, double epsilon = 1e-8)
         : gamma(Mat::Ones(1, d)), beta(Mat::Zero(1, d)), eps(epsilon) {}
 
-    void forward(const Mat& x, Mat& y, Cache* cache = nullptr) const {
+    void forward(const CRef& x, Buf& y, Cache* cache = nullptr) const {
         const Index rows = x.rows(), d = x.cols();
         y.resize(rows, d);
         if (cache) {
             cache->xhat.resize(rows, d);
-            cache->rstd.resize(rows);
+            cache->rstd.resize(rows, 1);
         }
         for (Index r = 0; r < rows; ++r) {
             const T mean = x.row(r).mean();
@@ -38,7 +40,7 @@ struct LayerNorm {
             const T rstd = T(1) / std::sqrt(var + T(eps));
             if (cache) {
                 cache->xhat.row(r) = (x.row(r).array() - mean) * rstd;
-                cache->rstd(r) = rstd;
+                cache->rstd(r, 0) = rstd;
                 y.row(r) = cache->xhat.row(r).cwiseProduct(gamma.row(0)) + beta.row(0);
             } else {
                 y.row(r) = ((x.row(r).array() - mean) * rstd).matrix().cwiseProduct(gamma.row(0)) +
@@ -47,7 +49,7 @@ struct LayerNorm {
         }
     }
     /// (B.1). Adds dgamma, dbeta into grad; writes or adds dx.
-    void backward(const Mat& dy, const Cache& cache, LayerNorm& grad, Mat& dx,
+    void backward(const CRef& dy, const Cache& cache, LayerNorm& grad, Buf& dx,
                   bool accumulate = false) const {
         const Index rows = dy.rows(), d = dy.cols();
         grad.gamma += dy.cwiseProduct(cache.xhat).colwise().sum();
@@ -57,7 +59,7 @@ struct LayerNorm {
             const auto g = dy.row(r).cwiseProduct(gamma.row(0)).array();
             const T mg = g.mean();
             const T mgx = (g * cache.xhat.row(r).array()).mean();
-            dx.row(r).array() += cache.rstd(r) * (g - mg - cache.xhat.row(r).array() * mgx);
+            dx.row(r).array() += cache.rstd(r, 0) * (g - mg - cache.xhat.row(r).array() * mgx);
         }
     }
     template <typename F>

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "seqrec/core/types.hpp"
+#include "seqrec/core/buffer.hpp"
 
 namespace seqrec {
 
@@ -13,18 +13,20 @@ namespace seqrec {
 template <typename T>
 struct Linear {
     using Mat = Matrix<T>;
+    using Buf = Buffer<T>;
+    using CRef = ConstRef<T>;
     Mat W, b;
 
     Linear() = default;
     Linear(Index d_in, Index d_out) : W(Mat::Zero(d_in, d_out)), b(Mat::Zero(1, d_out)) {}
 
     /// y = x W + b. const: threads may share one layer.
-    void forward(const Mat& x, Mat& y) const {
+    void forward(const CRef& x, Buf& y) const {
         y.noalias() = x * W;
         y.rowwise() += b.row(0);
     }
     /// Adds dL/dW, dL/db into `grad`; writes (or adds, if accumulate) dL/dx into *dx when given.
-    void backward(const Mat& x, const Mat& dy, Linear& grad, Mat* dx,
+    void backward(const CRef& x, const CRef& dy, Linear& grad, Buf* dx,
                   bool accumulate = false) const {
         grad.W.noalias() += x.transpose() * dy;
         grad.b += dy.colwise().sum();

@@ -23,15 +23,17 @@ namespace seqrec {
 template <typename T>
 struct MultiHeadAttention {
     using Mat = Matrix<T>;
+    using Buf = Buffer<T>;
+    using CRef = ConstRef<T>;
     struct Cache {
-        Mat Q, K, V;               // projections (L x d)
-        std::vector<Mat> probs;    // A^k before dropout (L x L, upper triangle 0)
-        std::vector<Mat> masks;    // dropout masks on A^k (empty when off)
-        Mat scratch, dQ, dK, dV;   // reused buffers
-        Mat G, Omega, dG;          // relative positions: per-offset scores / weights (L x k+1)
-        std::vector<Mat> refined;  // AWRSR: R^k, replacing A^k in the aggregation
+        Buf Q, K, V;               // projections (L x d)
+        std::vector<Buf> probs;    // A^k before dropout (L x L, upper triangle 0)
+        std::vector<Buf> masks;    // dropout masks on A^k (empty when off)
+        Buf scratch, dQ, dK, dV;   // reused buffers
+        Buf G, Omega, dG;          // relative positions: per-offset scores / weights (L x k+1)
+        std::vector<Buf> refined;  // AWRSR: R^k, replacing A^k in the aggregation
         std::vector<typename AttentionRefinement<T>::Cache> refine;
-        Mat dA;
+        Buf dA;
     };
     Linear<T> wq, wk, wv;
     Index heads = 1;
@@ -60,7 +62,7 @@ struct MultiHeadAttention {
     Index head_dim() const { return wq.W.cols() / heads; }
 
     /// O = concat_k Drop(softmax_causal(Q_k K_k^T / sqrt(dh))) V_k. rng == nullptr: evaluation.
-    void forward(const Mat& Z, const Mat& X, Mat& O, Cache& c, Rng* rng) const {
+    void forward(const CRef& Z, const CRef& X, Buf& O, Cache& c, Rng* rng) const {
         const Index L = X.rows(), dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
         wq.forward(Z, c.Q);
@@ -70,7 +72,7 @@ struct MultiHeadAttention {
         c.probs.resize(heads);
         c.masks.resize(heads);
         for (Index k = 0; k < heads; ++k) {
-            Mat& A = c.probs[k];
+            Buf& A = c.probs[k];
             A.resize(L, L);
             A.template triangularView<Eigen::Lower>() =
                 s * c.Q.middleCols(k * dh, dh) * c.K.middleCols(k * dh, dh).transpose();
@@ -80,7 +82,7 @@ struct MultiHeadAttention {
                 add_relative_columns(A, c.G, max_rel, s);
             }
             causal_softmax(A);
-            const Mat* weights = &A;
+            const Buf* weights = &A;
             if (refine.enabled()) {  // (4.1): R replaces A before dropout
                 c.refined.resize(heads);
                 c.refine.resize(heads);
@@ -104,19 +106,19 @@ struct MultiHeadAttention {
     }
 
     /// (B.3). Adds parameter grads; ADDS dL/dZ into dZ and dL/dX into dX (both L x d, sized).
-    void backward(const Mat& dO, const Mat& Z, const Mat& X, Cache& c, MultiHeadAttention& grad,
-                  Mat& dZ, Mat& dX) const {
+    void backward(const CRef& dO, const CRef& Z, const CRef& X, Cache& c, MultiHeadAttention& grad,
+                  Buf& dZ, Buf& dX) const {
         const Index L = X.rows(), d = X.cols(), dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
         c.dQ.resize(L, d);
         c.dK.resize(L, d);
         c.dV.resize(L, d);
         for (Index k = 0; k < heads; ++k) {
-            const Mat& A = c.probs[k];
-            const Mat& mask = c.masks[k];
+            const Buf& A = c.probs[k];
+            const Buf& mask = c.masks[k];
             const auto dOk = dO.middleCols(k * dh, dh);
             // dV = Ã^T dO, with Ã = A or R (times the dropout mask).
-            const Mat* weights = refine.enabled() ? &c.refined[k] : &A;
+            const Buf* weights = refine.enabled() ? &c.refined[k] : &A;
             if (mask.size()) {
                 c.scratch = weights->cwiseProduct(mask);
                 weights = &c.scratch;
@@ -130,7 +132,7 @@ struct MultiHeadAttention {
                 c.dG.noalias() = dOk * rel_v.middleCols(k * dh, dh).transpose();
             }
             // dÃ = dO V^T (lower triangle), dA = dÃ * mask, dS by (B.2). Overwrites scratch.
-            Mat& G = c.scratch;
+            Buf& G = c.scratch;
             G.resize(L, L);
             G.template triangularView<Eigen::Lower>() =
                 dOk * c.V.middleCols(k * dh, dh).transpose();
@@ -160,7 +162,7 @@ struct MultiHeadAttention {
 
     /// Inference for the last slot only: z (1 x d) is the last row of Z; keys and values from all
     /// L rows of X. Returns o (1 x d). Cost O(L d^2) instead of O(L^2 d).
-    void forward_last(const Mat& z, const Mat& X, Mat& o, Cache& c) const {
+    void forward_last(const CRef& z, const CRef& X, Buf& o, Cache& c) const {
         const Index dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
         wq.forward(z, c.Q);
@@ -168,7 +170,7 @@ struct MultiHeadAttention {
         wv.forward(X, c.V);
         o.resize(1, wq.W.cols());
         for (Index k = 0; k < heads; ++k) {
-            Mat& a = c.scratch;
+            Buf& a = c.scratch;
             a.noalias() = s * c.Q.middleCols(k * dh, dh) * c.K.middleCols(k * dh, dh).transpose();
             const Index L = X.rows();
             if (relative()) {

@@ -18,11 +18,12 @@ namespace seqrec {
 template <typename T>
 struct StochasticEmbedding {
     using Mat = Matrix<T>;
+    using Buf = Buffer<T>;
     struct Cache {
-        Mat pre_mu, pre_sigma;  // Drop(LN0(.)) before the ELU
-        Mat mask_mu, mask_sigma;
+        Buf pre_mu, pre_sigma;  // Drop(LN0(.)) before the ELU
+        Buf mask_mu, mask_sigma;
         typename LayerNorm<T>::Cache ln_mu, ln_sigma;
-        Mat da, tmp;
+        Buf da, tmp;
     };
     Mat E_mu, E_sigma, P_mu, P_sigma;  ///< (N+1) x d tables (row 0 = padding, kept 0); n x d
     LayerNorm<T> ln;                   ///< LN_0, shared by the streams [C-STOSA]
@@ -38,7 +39,7 @@ struct StochasticEmbedding {
           dropout(p) {}
 
     /// ids: compact window (L <= n) in slots n-L..n-1. Writes x_mu, x_sigma (L x d).
-    void forward(const std::vector<ItemId>& ids, Mat& x_mu, Mat& x_sigma, Cache& c,
+    void forward(const std::vector<ItemId>& ids, Buf& x_mu, Buf& x_sigma, Cache& c,
                  Rng* rng) const {
         const Index L = Index(ids.size());
         SEQREC_CHECK(L <= P_mu.rows(), ShapeError,
@@ -48,7 +49,7 @@ struct StochasticEmbedding {
         stream(ids, E_sigma, P_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, x_sigma, T(1), c, rng);
     }
     /// dx_mu, dx_sigma (L x d) are consumed; scatter-adds into the tables.
-    void backward(Mat& dx_mu, Mat& dx_sigma, const std::vector<ItemId>& ids, Cache& c,
+    void backward(Buf& dx_mu, Buf& dx_sigma, const std::vector<ItemId>& ids, Cache& c,
                   StochasticEmbedding& grad) const {
         stream_back(ids, dx_mu, c.pre_mu, c.mask_mu, c.ln_mu, grad, grad.E_mu, grad.P_mu, c);
         stream_back(ids, dx_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, grad, grad.E_sigma,
@@ -64,8 +65,8 @@ struct StochasticEmbedding {
     }
 
 private:
-    void stream(const std::vector<ItemId>& ids, const Mat& E, const Mat& P, Mat& pre, Mat& mask,
-                typename LayerNorm<T>::Cache& lnc, Mat& x, T shift, Cache& c, Rng* rng) const {
+    void stream(const std::vector<ItemId>& ids, const Mat& E, const Mat& P, Buf& pre, Buf& mask,
+                typename LayerNorm<T>::Cache& lnc, Buf& x, T shift, Cache& c, Rng* rng) const {
         const Index L = Index(ids.size());
         c.tmp.resize(L, E.cols());
         for (Index t = 0; t < L; ++t) c.tmp.row(t) = E.row(ids[std::size_t(t)]);
@@ -74,7 +75,7 @@ private:
         dropout_forward(pre, mask, dropout, rng);
         x = pre.unaryExpr([shift](T v) { return elu(v) + shift; });
     }
-    void stream_back(const std::vector<ItemId>& ids, Mat& dx, const Mat& pre, const Mat& mask,
+    void stream_back(const std::vector<ItemId>& ids, Buf& dx, const Buf& pre, const Buf& mask,
                      const typename LayerNorm<T>::Cache& lnc, StochasticEmbedding& grad, Mat& gE,
                      Mat& gP, Cache& c) const {
         const Index L = Index(ids.size());

@@ -14,15 +14,16 @@ namespace seqrec {
 
 template <typename T>
 struct StochasticTransformerBlock {
-    using Mat = Matrix<T>;
+    using Buf = Buffer<T>;
+    using CRef = ConstRef<T>;
     struct Cache {
         typename WassersteinAttention<T>::Cache attn;
-        Mat C_mu, C_sigma, mu1, sigma1;  // attention outputs; mu', sigma'
-        Mat m1, m2, m3, m4;              // dropout masks
-        Mat f1, e1, f3, e3, l3;          // FFN pre-activations / hidden
+        Buf C_mu, C_sigma, mu1, sigma1;  // attention outputs; mu', sigma'
+        Buf m1, m2, m3, m4;              // dropout masks
+        Buf f1, e1, f3, e3, l3;          // FFN pre-activations / hidden
         typename LayerNorm<T>::Cache ln1_mu, ln1_sigma, ln2, ln3;
-        Mat d1, d2, d3, d4, dmu1, dsigma1;  // backward scratch
-        Mat de1, de3, dC_mu, dC_sigma;      // backward scratch, reused across windows
+        Buf d1, d2, d3, d4, dmu1, dsigma1;  // backward scratch
+        Buf de1, de3, dC_mu, dC_sigma;      // backward scratch, reused across windows
     };
     WassersteinAttention<T> attn;
     Linear<T> o_mu, o_sigma;
@@ -51,7 +52,7 @@ struct StochasticTransformerBlock {
           mean_passthrough(passthrough) {}
 
     /// (x_mu, x_sigma) -> (y_mu, y_sigma), all L x d.
-    void forward(const Mat& x_mu, const Mat& x_sigma, Mat& y_mu, Mat& y_sigma, Cache& c,
+    void forward(const CRef& x_mu, const CRef& x_sigma, Buf& y_mu, Buf& y_sigma, Cache& c,
                  Rng* rng) const {
         attn.forward(x_mu, x_sigma, c.C_mu, c.C_sigma, c.attn, rng);
         auto elu_ = [](T v) { return elu(v); };
@@ -87,23 +88,23 @@ struct StochasticTransformerBlock {
     }
 
     /// dy_mu, dy_sigma consumed; writes dx_mu, dx_sigma.
-    void backward(Mat& dy_mu, Mat& dy_sigma, const Mat& x_mu, const Mat& x_sigma, Cache& c,
-                  StochasticTransformerBlock& grad, Mat& dx_mu, Mat& dx_sigma) const {
+    void backward(Buf& dy_mu, Buf& dy_sigma, const CRef& x_mu, const CRef& x_sigma, Cache& c,
+                  StochasticTransformerBlock& grad, Buf& dx_mu, Buf& dx_sigma) const {
         const Index L = x_mu.rows(), d = x_mu.cols();
         auto elu_d = [](T v) { return elu_grad(v); };
         // covariance stream
         dy_sigma.array() *= c.l3.unaryExpr(elu_d).array();
         ln3.backward(dy_sigma, c.ln3, grad.ln3, c.dsigma1);  // d(sigma') from the residual
-        Mat& dh = c.d4;
+        Buf& dh = c.d4;
         dh = c.dsigma1;
         dropout_backward(dh, c.m4);
-        Mat& de3 = c.de3;
+        Buf& de3 = c.de3;
         w4.backward(c.e3, dh, grad.w4, &de3);
         de3.array() *= c.f3.unaryExpr(elu_d).array();
         w3.backward(c.sigma1, de3, grad.w3, &c.dsigma1, true);
         ln1.backward(c.dsigma1, c.ln1_sigma, grad.ln1, dx_sigma);  // dx_sigma = residual part
-        Mat& dC_sigma = c.dC_sigma;
-        Mat& dC_mu = c.dC_mu;
+        Buf& dC_sigma = c.dC_sigma;
+        Buf& dC_mu = c.dC_mu;
         dC_mu.setZero(L, d);  // stays 0 with mean passthrough
         c.dsigma1 = dx_sigma;
         dropout_backward(c.dsigma1, c.m2);
@@ -112,10 +113,10 @@ struct StochasticTransformerBlock {
             dx_mu = dy_mu;  // y_mu = x_mu
         } else {
             ln2.backward(dy_mu, c.ln2, grad.ln2, c.dmu1);
-            Mat& dg = c.d3;
+            Buf& dg = c.d3;
             dg = c.dmu1;
             dropout_backward(dg, c.m3);
-            Mat& de1 = c.de1;
+            Buf& de1 = c.de1;
             w2.backward(c.e1, dg, grad.w2, &de1);
             de1.array() *= c.f1.unaryExpr(elu_d).array();
             w1.backward(c.mu1, de1, grad.w1, &c.dmu1, true);

@@ -20,13 +20,15 @@ namespace seqrec {
 /// Shapes: x_mu, x_sigma, C_mu, C_sigma (L x d), one compact window; heads split columns.
 template <typename T>
 struct WassersteinAttention {
-    using Mat = Matrix<T>;
+    using Buf = Buffer<T>;
+    using CRef = ConstRef<T>;
     struct Cache {
-        Mat Qm, Km, Vm, Zq, Zk, Zv, Qs, Ks, Vs;  // projections; Q/K/V sigma = ELU(Z) + 1
-        Mat a, b;                                // sqrt(Q_sigma), sqrt(K_sigma)
-        std::vector<Mat> probs, refined, masks;
+        Buf Qm, Km, Vm, Zq, Zk, Zv, Qs, Ks, Vs;  // projections; Q/K/V sigma = ELU(Z) + 1
+        Buf a, b;                                // sqrt(Q_sigma), sqrt(K_sigma)
+        std::vector<Buf> probs, refined, masks;
         std::vector<typename AttentionRefinement<T>::Cache> refine;
-        Mat W, G, H, dA, dQm, dKm, dVm, dQs, dKs, dVs;  // scratch
+        Buf W, G, H, dA, dQm, dKm, dVm, dQs, dKs, dVs;  // scratch
+        Buf rq, rk;                                     // per-row norms (L x 1)
     };
     Linear<T> q_mu, k_mu, v_mu, q_sigma, k_sigma, v_sigma;
     Index heads = 1;
@@ -46,7 +48,7 @@ struct WassersteinAttention {
 
     Index head_dim() const { return q_mu.W.cols() / heads; }
 
-    void forward(const Mat& x_mu, const Mat& x_sigma, Mat& C_mu, Mat& C_sigma, Cache& c,
+    void forward(const CRef& x_mu, const CRef& x_sigma, Buf& C_mu, Buf& C_sigma, Cache& c,
                  Rng* rng) const {
         const Index L = x_mu.rows(), d = x_mu.cols(), dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
@@ -69,18 +71,19 @@ struct WassersteinAttention {
         c.masks.resize(heads);
         c.refine.resize(heads);
         for (Index k = 0; k < heads; ++k) {
-            const auto cols = [&](const Mat& m) { return m.middleCols(k * dh, dh); };
+            const auto cols = [&](const auto& m) { return m.middleCols(k * dh, dh); };
             // (3.5) expanded: |q|^2 + |k|^2 - 2 q.k + sum Qs + sum Ks - 2 a.b
-            const Vector<T> rq = cols(c.Qm).rowwise().squaredNorm() + cols(c.Qs).rowwise().sum();
-            const Vector<T> rk = cols(c.Km).rowwise().squaredNorm() + cols(c.Ks).rowwise().sum();
-            Mat& A = c.probs[k];
+            c.rq = cols(c.Qm).rowwise().squaredNorm() + cols(c.Qs).rowwise().sum();
+            c.rk = cols(c.Km).rowwise().squaredNorm() + cols(c.Ks).rowwise().sum();
+            Buf& A = c.probs[k];
             A.resize(L, L);
-            A.template triangularView<Eigen::Lower>() =
-                cols(c.Qm) * cols(c.Km).transpose() + cols(c.a) * cols(c.b).transpose();
+            A.template triangularView<Eigen::Lower>() = cols(c.Qm) * cols(c.Km).transpose();
+            A.template triangularView<Eigen::Lower>() += cols(c.a) * cols(c.b).transpose();
             for (Index t = 0; t < L; ++t)
-                for (Index j = 0; j <= t; ++j) A(t, j) = -s * (rq(t) + rk(j) - T(2) * A(t, j));
+                for (Index j = 0; j <= t; ++j)
+                    A(t, j) = -s * (c.rq(t, 0) + c.rk(j, 0) - T(2) * A(t, j));
             causal_softmax(A);  // (3.6)-(3.7)
-            const Mat* weights = &A;
+            const Buf* weights = &A;
             if (refine.enabled()) {
                 refine.forward(A, c.refined[k], c.refine[k]);
                 weights = &c.refined[k];
@@ -101,8 +104,8 @@ struct WassersteinAttention {
     }
 
     /// (B.4)-(B.8). dC_mu, dC_sigma given; ADDS dL/dx_mu, dL/dx_sigma (sized L x d).
-    void backward(const Mat& dC_mu, const Mat& dC_sigma, const Mat& x_mu, const Mat& x_sigma,
-                  Cache& c, WassersteinAttention& grad, Mat& dx_mu, Mat& dx_sigma) const {
+    void backward(const CRef& dC_mu, const CRef& dC_sigma, const CRef& x_mu, const CRef& x_sigma,
+                  Cache& c, WassersteinAttention& grad, Buf& dx_mu, Buf& dx_sigma) const {
         const Index L = x_mu.rows(), d = x_mu.cols(), dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
         c.dQm.resize(L, d);
@@ -112,9 +115,9 @@ struct WassersteinAttention {
         c.dKs.resize(L, d);
         c.dVs.resize(L, d);
         for (Index k = 0; k < heads; ++k) {
-            const auto cols = [&](const Mat& m) { return m.middleCols(k * dh, dh); };
-            const Mat& A = c.probs[k];
-            const Mat& mask = c.masks[k];
+            const auto cols = [&](const auto& m) { return m.middleCols(k * dh, dh); };
+            const Buf& A = c.probs[k];
+            const Buf& mask = c.masks[k];
             c.W = refine.enabled() ? c.refined[k] : A;
             if (mask.size()) c.W.array() *= mask.array();  // Ã
             // (B.8) dV_mu = Ã^T dC_mu; dV_sigma = (Ã*Ã)^T dC_sigma
@@ -135,9 +138,11 @@ struct WassersteinAttention {
                 refine.backward(A, c.refined[k], c.G, c.refine[k], grad.refine, c.dA);
                 std::swap(c.G, c.dA);
             }
-            causal_softmax_backward(A, c.G);  // dS (B.2)
-            c.G *= -s;                        // dD = -s dS (zero above the diagonal)
-            const Vector<T> rho = c.G.rowwise().sum(), kappa = c.G.colwise().sum().transpose();
+            causal_softmax_backward(A, c.G);         // dS (B.2)
+            c.G *= -s;                               // dD = -s dS (zero above the diagonal)
+            c.rq = c.G.rowwise().sum();              // rho
+            c.rk = c.G.colwise().sum().transpose();  // kappa
+            const auto rho = c.rq.col(0), kappa = c.rk.col(0);
             // (B.4)-(B.7) with dD = G: dQ_mu = 2 (rho * Q_mu - dD K_mu), dK_mu = 2 (kappa * K_mu -
             // dD^T Q_mu), dQ_sigma = rho 1^T - (dD b) / a, dK_sigma = kappa 1^T - (dD^T a) / b.
             auto lower = c.G.template triangularView<Eigen::Lower>();

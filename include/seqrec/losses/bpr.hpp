@@ -6,23 +6,34 @@
 #include <cmath>
 #include <vector>
 
-#include "seqrec/core/types.hpp"
+#include "seqrec/core/buffer.hpp"
 #include "seqrec/kernels/activations.hpp"
 
 namespace seqrec {
+
+/// Per-thread rows reused across calls (d wide).
+template <typename T>
+struct BprWorkspace {
+    RowVector<T> ss, sc_p, sc_n, gc_p, gc_n;
+};
 
 /// mu, sigma (L x d): the sequence Gaussians; E_mu, E_sigma (N+1 x d): item tables, with item
 /// covariance c_i = ELU(E_sigma[i]) + 1. Rows with pos[t] == 0 are skipped. Returns scale * loss;
 /// writes dmu, dsigma and adds into *dE_mu, *dE_sigma when given.
 template <typename T>
-double bpr_pvn_loss(const Matrix<T>& mu, const Matrix<T>& sigma, const Matrix<T>& E_mu,
+double bpr_pvn_loss(const ConstRef<T>& mu, const ConstRef<T>& sigma, const Matrix<T>& E_mu,
                     const Matrix<T>& E_sigma, const std::vector<ItemId>& pos,
-                    const std::vector<ItemId>& neg, double lambda_pvn, T scale, Matrix<T>& dmu,
-                    Matrix<T>& dsigma, Matrix<T>* dE_mu, Matrix<T>* dE_sigma) {
+                    const std::vector<ItemId>& neg, double lambda_pvn, T scale, Buffer<T>& dmu,
+                    Buffer<T>& dsigma, Matrix<T>* dE_mu, Matrix<T>* dE_sigma, BprWorkspace<T>& ws) {
     const Index L = mu.rows(), d = mu.cols();
     dmu.setZero(L, d);
     dsigma.setZero(L, d);
-    RowVector<T> ss(d), sc_p(d), sc_n(d), gc_p(d), gc_n(d);
+    ws.ss.resize(d);
+    ws.sc_p.resize(d);
+    ws.sc_n.resize(d);
+    ws.gc_p.resize(d);
+    ws.gc_n.resize(d);
+    RowVector<T>&ss = ws.ss, &sc_p = ws.sc_p, &sc_n = ws.sc_n, &gc_p = ws.gc_p, &gc_n = ws.gc_n;
     double loss = 0.0;
     auto sqrt_cov = [&](ItemId i, RowVector<T>& sc, RowVector<T>& dc_de) {
         for (Index k = 0; k < d; ++k) {

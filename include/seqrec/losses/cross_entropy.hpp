@@ -6,14 +6,15 @@
 #include <cmath>
 #include <vector>
 
-#include "seqrec/core/types.hpp"
+#include "seqrec/core/buffer.hpp"
 
 namespace seqrec {
 
-/// Reusable N-wide buffer for the logits of one row chunk.
+/// Reusable buffers: the N-wide logits of one row chunk, its rows and their gradient.
 template <typename T>
 struct CrossEntropyWorkspace {
-    Matrix<T> logits, rows, drows;
+    Buffer<T> logits, rows, drows;
+    std::vector<Index> targets;  // rows of H with a target
 };
 
 /// H (L x d), E (N+1 x d); targets pos[t] in 1..N (0 = skip row). The padding column 0 is not a
@@ -21,13 +22,14 @@ struct CrossEntropyWorkspace {
 /// chunk x N, never batch x n x N. Returns scale * sum of (logsumexp - r_y); writes dL/dH into dH
 /// and adds dL/dE (dense GEMM) into *dE when given.
 template <typename T>
-double cross_entropy_loss(const Matrix<T>& H, const Matrix<T>& E, const std::vector<ItemId>& pos,
-                          T scale, Matrix<T>& dH, Matrix<T>* dE, CrossEntropyWorkspace<T>& ws,
+double cross_entropy_loss(const ConstRef<T>& H, const Matrix<T>& E, const std::vector<ItemId>& pos,
+                          T scale, Buffer<T>& dH, Matrix<T>* dE, CrossEntropyWorkspace<T>& ws,
                           Index chunk = 256) {
     const Index N = E.rows() - 1, d = H.cols();
     const auto items = E.bottomRows(N);  // rows 1..N
     dH.setZero(H.rows(), d);
-    std::vector<Index> rows;
+    std::vector<Index>& rows = ws.targets;
+    rows.clear();
     for (Index t = 0; t < H.rows(); ++t)
         if (pos[t] != 0) rows.push_back(t);
     double loss = 0.0;

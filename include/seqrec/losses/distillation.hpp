@@ -86,7 +86,7 @@ private:
 /// Reusable buffers for `distillation_loss`.
 template <typename T>
 struct DistillationWorkspace {
-    Matrix<T> U, logits, dU, mask;
+    Buffer<T> U, logits, dU, mask;
 };
 
 /// Distillation loss of the heads `ids` (the non-padding input items of one window), times `scale`

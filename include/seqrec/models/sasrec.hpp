@@ -126,11 +126,14 @@ template <typename T>
 class SASRec {
 public:
     using Mat = Matrix<T>;
+    using Buf = Buffer<T>;
     using Scalar = T;
-    /// Everything backward needs for one window; reuse it across calls (per thread).
+    /// Everything backward needs for one window; reuse it across calls (per thread): once it has
+    /// seen the longest window, forward, backward and scoring allocate nothing.
     struct Cache {
-        Mat x0, emb_mask, out, dx0;
+        Buf x0, emb_mask, out, dx0, dlong;
         typename Encoder<T>::Cache tower, long_tower;
+        std::vector<ItemId> window;  // inference: the clipped history
     };
 
     SASRecConfig config;
@@ -191,22 +194,22 @@ public:
     /// Training / checking forward over a compact window. Returns the final representations
     /// Ĥ (L x d) (MQSA: alpha Ĥ^S + (1 - alpha) Ĥ^L, 5.4), valid until the next call with this
     /// cache. rng == nullptr: no dropout. Both towers read the same dropped-out X0.
-    const Mat& forward(const std::vector<ItemId>& ids, Cache& c, Rng* rng) const {
+    const Buf& forward(const std::vector<ItemId>& ids, Cache& c, Rng* rng) const {
         embedding.forward(ids, c.x0, c.emb_mask, rng);  // (1.1)
         c.out = encoder.forward(c.x0, c.tower, rng);
         if (config.multi_query) {
-            const Mat& hl = long_encoder.forward(c.x0, c.long_tower, rng);
+            const Buf& hl = long_encoder.forward(c.x0, c.long_tower, rng);
             c.out = T(config.alpha) * c.out + T(1.0 - config.alpha) * hl;
         }
         return c.out;
     }
 
     /// Backward from dL/dĤ (L x d, consumed); ADDS every parameter gradient into `grad`.
-    void backward(Mat& dout, const std::vector<ItemId>& ids, Cache& c, SASRec& grad) const {
+    void backward(Buf& dout, const std::vector<ItemId>& ids, Cache& c, SASRec& grad) const {
         if (config.multi_query) {  // (8.8): the towers' gradients into the shared X0 add
-            Mat dl = T(1.0 - config.alpha) * dout;
+            c.dlong = T(1.0 - config.alpha) * dout;
             dout *= T(config.alpha);
-            c.dx0 = long_encoder.backward(dl, c.long_tower, grad.long_encoder);
+            c.dx0 = long_encoder.backward(c.dlong, c.long_tower, grad.long_encoder);
             c.dx0 += encoder.backward(dout, c.tower, grad.encoder);
         } else {
             c.dx0 = encoder.backward(dout, c.tower, grad.encoder);
@@ -216,9 +219,11 @@ public:
 
     /// Inference: representation of the most recent slot (1 x d), no dropout. The last block only
     /// computes its last row. `history` is clipped to its last n items.
-    void encode_last(const std::vector<ItemId>& history, Mat& h, Cache& c) const {
+    void encode_last(const std::vector<ItemId>& history, Buf& h, Cache& c) const {
         SEQREC_CHECK(!history.empty(), ShapeError, "encode_last needs a non-empty history");
-        embedding.forward(clip_window(history), c.x0, c.emb_mask, nullptr);
+        const std::size_t n = std::min(history.size(), std::size_t(config.maxlen));
+        c.window.assign(history.end() - std::ptrdiff_t(n), history.end());  // no copy of capacity
+        embedding.forward(c.window, c.x0, c.emb_mask, nullptr);
         encoder.forward_last(c.x0, h, c.tower);
         if (config.multi_query) {
             long_encoder.forward_last(c.x0, c.dx0, c.long_tower);

@@ -91,15 +91,19 @@ template <typename T>
 class Stosa {
 public:
     using Mat = Matrix<T>;
+    using Buf = Buffer<T>;
     using Scalar = T;
     /// STOSA computes its own loss (BPR + pvn); the trainer asks for negatives.
     static constexpr bool kOwnLoss = true;
 
     struct Cache {
         typename StochasticEmbedding<T>::Cache emb;
-        std::vector<Mat> mus, sigmas;  // layer inputs; [layers] = outputs
+        std::vector<Buf> mus, sigmas;  // layer inputs; [layers] = outputs
         std::vector<typename StochasticTransformerBlock<T>::Cache> blocks;
-        Mat dmu, dsigma, dmu2, dsigma2;
+        Buf dmu, dsigma, dmu2, dsigma2;
+        BprWorkspace<T> bpr;
+        std::vector<ItemId> window;  // inference: the clipped history
+        RowVector<T> ss;             // inference: sqrt(sigma) of the last slot
         // Item-side scoring terms, computed once per (model, cache): sqrt(c_i) and
         // |m_i|^2 + sum c_i. A Cache is for one set of weights: use a fresh one (or call
         // invalidate()) after the weights change.
@@ -165,7 +169,7 @@ public:
     }
 
     /// Backward from dL/dmu, dL/dsigma of the last layer (consumed); adds into grad.
-    void backward(Mat& dmu, Mat& dsigma, const std::vector<ItemId>& ids, Cache& c,
+    void backward(Buf& dmu, Buf& dsigma, const std::vector<ItemId>& ids, Cache& c,
                   Stosa& grad) const {
         for (std::size_t b = blocks.size(); b-- > 0;) {
             blocks[b].backward(dmu, dsigma, c.mus[b], c.sigmas[b], c.blocks[b], grad.blocks[b],
@@ -182,7 +186,7 @@ public:
         const double loss = bpr_pvn_loss(
             c.mus.back(), c.sigmas.back(), embedding.E_mu, embedding.E_sigma, s.target, s.negative,
             config.pvn_weight, scale, c.dmu, c.dsigma, grad ? &grad->embedding.E_mu : nullptr,
-            grad ? &grad->embedding.E_sigma : nullptr);
+            grad ? &grad->embedding.E_sigma : nullptr, c.bpr);
         if (grad) backward(c.dmu, c.dsigma, s.input, c, *grad);
         return loss;
     }
@@ -190,15 +194,14 @@ public:
     /// Scores -W(t, i) (3.15) of every item after `history` (N+1; entry 0 unused). Thread-safe
     /// with one Cache per thread; the cache keeps the item-side terms of this model (see Cache).
     void score_next(const std::vector<ItemId>& history, Vector<T>& scores, Cache& c) const {
-        const std::size_t n = std::size_t(config.maxlen);
-        const std::vector<ItemId> ids =
-            history.size() <= n
-                ? history
-                : std::vector<ItemId>(history.end() - std::ptrdiff_t(n), history.end());
-        forward(ids, c, nullptr);
-        const Index N = config.num_items, L = Index(ids.size());
+        SEQREC_CHECK(!history.empty(), ShapeError, "score_next needs a non-empty history");
+        const std::size_t n = std::min(history.size(), std::size_t(config.maxlen));
+        c.window.assign(history.end() - std::ptrdiff_t(n), history.end());
+        forward(c.window, c, nullptr);
+        const Index N = config.num_items, L = Index(n);
         const auto mu = c.mus.back().row(L - 1);
-        const RowVector<T> ss = c.sigmas.back().row(L - 1).cwiseSqrt();
+        c.ss = c.sigmas.back().row(L - 1).cwiseSqrt();
+        const RowVector<T>& ss = c.ss;
         const auto m = embedding.E_mu.bottomRows(N);
         if (c.items_of != this) {
             c.sqrt_cov =

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "seqrec/core/error.hpp"
 #include "seqrec/core/param.hpp"
@@ -38,22 +39,16 @@ public:
     template <typename Model>
     void step(Model& model, Model& grad) {
         ++t_;
-        const auto params = param_list<T>(model);
-        const auto grads = param_list<T>(grad);
+        bind(model, grad);
         const double bc1 = 1.0 - std::pow(opt_.beta1, double(t_));
         const double bc2 = 1.0 - std::pow(opt_.beta2, double(t_));
         const T b1 = T(opt_.beta1), b2 = T(opt_.beta2);
         const T step = T(opt_.lr / bc1), inv_bc2 = T(1.0 / bc2), eps = T(opt_.eps);
-        for (std::size_t p = 0; p < params.size(); ++p) {
-            Matrix<T>& theta = *params[p].value;
-            const Matrix<T>& g = *grads[p].value;
-            auto& st = state_[params[p].name];
-            if (st.m.size() == 0) {
-                st.m = Matrix<T>::Zero(theta.rows(), theta.cols());
-                st.v = Matrix<T>::Zero(theta.rows(), theta.cols());
-            }
-            const bool is_emb = params[p].name.rfind("embedding.", 0) == 0;
-            const T decay = T(opt_.weight_decay + (is_emb ? opt_.l2_emb : 0.0));
+        for (const Slot& slot : slots_) {
+            Matrix<T>& theta = *slot.param;
+            const Matrix<T>& g = *slot.grad;
+            State& st = *slot.state;
+            const T decay = T(opt_.weight_decay + (slot.embedding ? opt_.l2_emb : 0.0));
             T* th = theta.data();
             T* m = st.m.data();
             T* v = st.v.data();
@@ -74,8 +69,48 @@ private:
     struct State {
         Matrix<T> m, v;
     };
+    struct Slot {
+        Matrix<T>* param;
+        const Matrix<T>* grad;
+        State* state;
+        bool embedding;
+    };
+    /// Resolves names to tensors and moments once per (model, gradient) pair, so a step does no
+    /// string work and no allocation; std::map nodes keep State addresses stable.
+    template <typename Model>
+    void bind(Model& model, Model& grad) {
+        if (bound_model_ == &model && bound_grad_ == &grad) {
+            for (const Slot& s : slots_)  // a different model at the same address: rebind
+                if (s.param->size() != s.state->m.size()) return rebind(model, grad);
+            return;
+        }
+        rebind(model, grad);
+    }
+    template <typename Model>
+    void rebind(Model& model, Model& grad) {
+        const auto params = param_list<T>(model);
+        const auto grads = param_list<T>(grad);
+        SEQREC_CHECK(params.size() == grads.size(), ShapeError,
+                     "Adam: model and gradient have different parameter lists");
+        slots_.clear();
+        for (std::size_t p = 0; p < params.size(); ++p) {
+            Matrix<T>& theta = *params[p].value;
+            State& st = state_[params[p].name];
+            if (st.m.size() == 0) {
+                st.m = Matrix<T>::Zero(theta.rows(), theta.cols());
+                st.v = Matrix<T>::Zero(theta.rows(), theta.cols());
+            }
+            slots_.push_back(
+                {&theta, grads[p].value, &st, params[p].name.rfind("embedding.", 0) == 0});
+        }
+        bound_model_ = &model;
+        bound_grad_ = &grad;
+    }
     AdamOptions opt_;
     std::map<std::string, State> state_;
+    std::vector<Slot> slots_;
+    const void* bound_model_ = nullptr;
+    const void* bound_grad_ = nullptr;
     long t_ = 0;
 };
 

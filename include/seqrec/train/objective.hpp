@@ -37,7 +37,7 @@ struct ObjectiveWorkspace {
     typename Model::Cache cache;
     CrossEntropyWorkspace<T> ce;
     DistillationWorkspace<T> kd;
-    Matrix<T> dout;
+    Buffer<T> dout;
 };
 
 /// Graph distillation added to the objective (TED for MQSA, CAD for RPESA; MODELS.md 6.7, 7.4).

@@ -69,19 +69,56 @@ public:
     /// One epoch over every user with >= 2 training items, shuffled. Returns the mean loss.
     double train_epoch(Model& model, const Split& split, Index epoch, Adam<T>& adam) {
         prepare(model, split);
-        std::vector<Index> order = users_;
+        order_.assign(users_.begin(), users_.end());
         Rng shuffle_rng({opt_.seed, std::uint64_t(epoch), 0x5u});
-        for (std::size_t i = order.size(); i > 1; --i)
-            std::swap(order[i - 1], order[shuffle_rng.below(i)]);
+        for (std::size_t i = order_.size(); i > 1; --i)
+            std::swap(order_[i - 1], order_[shuffle_rng.below(i)]);
         double total = 0.0;
         Index batches = 0;
-        for (std::size_t start = 0; start < order.size(); start += std::size_t(opt_.batch)) {
-            const std::size_t end = std::min(order.size(), start + std::size_t(opt_.batch));
-            total += train_batch(model, split, epoch, order, start, end);
-            adam.step(model, grads_[0]);
+        for (std::size_t start = 0; start < order_.size(); start += std::size_t(opt_.batch)) {
+            const std::size_t end = std::min(order_.size(), start + std::size_t(opt_.batch));
+            total += train_step(model, split, epoch, order_.data() + start, end - start, adam);
             ++batches;
         }
         return batches ? total / double(batches) : 0.0;
+    }
+
+    /// One optimisation step on the windows of `count` users (indices into split.train, each
+    /// with >= 2 training items): chunked forward and backward, in-order gradient reduction, one
+    /// Adam step. Returns the summed batch loss. After `prepare`, a step allocates nothing.
+    double train_step(Model& model, const Split& split, Index epoch, const Index* users,
+                      std::size_t count, Adam<T>& adam) {
+        prepare(model, split);
+        const double loss = train_batch(model, split, epoch, users, count);
+        adam.step(model, grads_[0]);
+        return loss;
+    }
+
+    /// Per-split set-up (training users, their seen items, the distillation teacher) and every
+    /// per-thread workspace sized for the longest window. Called by the methods above; call it
+    /// yourself to keep this cost out of a timed step.
+    void prepare(const Model& model, const Split& split) {
+        if (prepared_for_ == &split && !grads_.empty() && ws_.size() >= std::size_t(max_threads()))
+            return;
+        prepared_for_ = &split;
+        users_.clear();
+        seen_.assign(split.train.size(), {});
+        for (Index u = 0; u < split.num_users(); ++u) {
+            if (split.train[std::size_t(u)].size() < 2) continue;
+            users_.push_back(u);
+            seen_[std::size_t(u)] = sorted_unique(split.train[std::size_t(u)]);
+        }
+        grads_.assign(std::size_t(opt_.chunks), model.zeros_like());
+        grad_lists_.clear();
+        for (auto& g : grads_) {
+            grad_lists_.emplace_back();
+            for (const auto& p : param_list<T>(g)) grad_lists_.back().push_back(p.value);
+        }
+        chunk_loss_.assign(std::size_t(opt_.chunks), 0.0);
+        if constexpr (!has_own_loss<Model>::value) distill_setup(model, split);
+        ws_.resize(std::size_t(max_threads()));
+        samples_.resize(std::size_t(max_threads()));
+        reserve_workspaces(model, split);
     }
 
     /// Trains with early stopping; `model` ends with the best validation weights.
@@ -101,7 +138,7 @@ public:
             res.epochs_run = epoch;
             std::string line;
             if (epoch % opt_.eval_every == 0 || epoch == opt_.epochs) {
-                const Metrics m = evaluate(model, split, false, opt_.eval);
+                const Metrics& m = evaluate(model, split, false, opt_.eval, eval_ws_);
                 e.valid_metric = m.get(opt_.metric);
                 if (e.valid_metric > best_score) {
                     best_score = e.valid_metric;
@@ -141,20 +178,23 @@ private:
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     }
 
-    void prepare(const Model& model, const Split& split) {
-        if (prepared_for_ == &split && !grads_.empty()) return;
-        prepared_for_ = &split;
-        users_.clear();
-        seen_.assign(split.train.size(), {});
-        for (Index u = 0; u < split.num_users(); ++u) {
-            if (split.train[std::size_t(u)].size() < 2) continue;
-            users_.push_back(u);
-            seen_[std::size_t(u)] = sorted_unique(split.train[std::size_t(u)]);
+    /// Runs one window of the model's full length through every thread's workspace (gradients
+    /// into grads_[0], which the next step zeroes), so no later window grows a buffer: which
+    /// thread gets which window changes from step to step.
+    void reserve_workspaces(const Model& model, const Split& split) {
+        const Index n = model.maxlen();
+        TrainSample s;
+        s.input.assign(std::size_t(n), ItemId(1));
+        s.target.assign(std::size_t(n), ItemId(1));
+        s.negative.assign(std::size_t(n), ItemId(split.num_items > 1 ? 2 : 1));
+        for (std::size_t t = 0; t < ws_.size(); ++t) {
+            Rng rng({opt_.seed, 0xA110Cu, t});
+            window_objective(model, s, opt_.loss, T(0), &grads_[0], ws_[t], &rng,
+                             opt_.distill ? &kd_ : nullptr);
+            samples_[t].input.reserve(std::size_t(n));
+            samples_[t].target.reserve(std::size_t(n));
+            samples_[t].negative.reserve(std::size_t(n));
         }
-        grads_.assign(std::size_t(opt_.chunks), model.zeros_like());
-        if constexpr (!has_own_loss<Model>::value) distill_setup(model, split);
-        ws_.resize(std::size_t(max_threads()));
-        samples_.resize(std::size_t(max_threads()));
     }
 
     void distill_setup(const Model& model, const Split& split) {
@@ -165,30 +205,25 @@ private:
         }
     }
 
-    double train_batch(const Model& model, const Split& split, Index epoch,
-                       const std::vector<Index>& order, std::size_t start, std::size_t end) {
-        const std::size_t B = end - start;
+    double train_batch(const Model& model, const Split& split, Index epoch, const Index* order,
+                       std::size_t B) {
         Index targets = 0;
-        for (std::size_t i = start; i < end; ++i)
+        for (std::size_t i = 0; i < B; ++i)
             targets += std::min<Index>(Index(split.train[std::size_t(order[i])].size()) - 1,
                                        model.maxlen());
         const T scale = T(1.0 / double(std::max<Index>(targets, 1)));
         const std::size_t C = std::min<std::size_t>(std::size_t(opt_.chunks), B);
-        std::vector<double> chunk_loss(std::size_t(opt_.chunks), 0.0);
-        if (ws_.size() < std::size_t(max_threads())) {
-            ws_.resize(std::size_t(max_threads()));
-            samples_.resize(std::size_t(max_threads()));
-        }
+        std::fill(chunk_loss_.begin(), chunk_loss_.end(), 0.0);
 #pragma omp parallel for schedule(dynamic, 1)
         for (std::ptrdiff_t c = 0; c < std::ptrdiff_t(opt_.chunks); ++c) {
             Model& g = grads_[std::size_t(c)];
-            zero_params<T>(g);
+            for (Matrix<T>* m : grad_lists_[std::size_t(c)]) m->setZero();
             if (std::size_t(c) >= C) continue;
-            const std::size_t tid = std::size_t(thread_id());
+            const std::size_t tid = std::size_t(thread_index());
             auto& ws = ws_[tid];
             TrainSample& s = samples_[tid];
-            const std::size_t lo = start + B * std::size_t(c) / C;
-            const std::size_t hi = start + B * (std::size_t(c) + 1) / C;
+            const std::size_t lo = B * std::size_t(c) / C;
+            const std::size_t hi = B * (std::size_t(c) + 1) / C;
             double loss = 0.0;
             for (std::size_t i = lo; i < hi; ++i) {
                 const Index u = order[i];
@@ -200,36 +235,27 @@ private:
                 loss += window_objective(model, s, opt_.loss, scale, &g, ws, &rng,
                                          opt_.distill ? &kd_ : nullptr);
             }
-            chunk_loss[std::size_t(c)] = loss;
+            chunk_loss_[std::size_t(c)] = loss;
         }
         reduce_grads();
         double total = 0.0;
-        for (double l : chunk_loss) total += l;
+        for (double l : chunk_loss_) total += l;
         return total;
     }
 
     /// grads_[0] += grads_[c] for c = 1.., element by element in chunk order.
     void reduce_grads() {
-        std::vector<std::vector<NamedParam<T>>> lists;
-        for (auto& g : grads_) lists.push_back(param_list<T>(g));
+        const auto& lists = grad_lists_;
         for (std::size_t p = 0; p < lists[0].size(); ++p) {
-            T* dst = lists[0][p].value->data();
-            const std::ptrdiff_t n = std::ptrdiff_t(lists[0][p].value->size());
+            T* dst = lists[0][p]->data();
+            const std::ptrdiff_t n = std::ptrdiff_t(lists[0][p]->size());
 #pragma omp parallel for schedule(static) if (n > 65536)
             for (std::ptrdiff_t i = 0; i < n; ++i) {
                 T acc = dst[i];
-                for (std::size_t c = 1; c < lists.size(); ++c) acc += lists[c][p].value->data()[i];
+                for (std::size_t c = 1; c < lists.size(); ++c) acc += lists[c][p]->data()[i];
                 dst[i] = acc;
             }
         }
-    }
-
-    static int thread_id() {
-#ifdef _OPENMP
-        return omp_get_thread_num();
-#else
-        return 0;
-#endif
     }
 
     TrainOptions opt_;
@@ -237,6 +263,10 @@ private:
     std::vector<Index> users_;
     std::vector<std::vector<ItemId>> seen_;
     std::vector<Model> grads_;
+    std::vector<std::vector<Matrix<T>*>> grad_lists_;  // grads_[c]'s tensors, in visiting order
+    std::vector<double> chunk_loss_;
+    std::vector<Index> order_;
+    EvalWorkspace<Model> eval_ws_;
     std::vector<ObjectiveWorkspace<Model>> ws_;
     std::vector<TrainSample> samples_;
     TransitionTeacher teacher_;
