@@ -19,6 +19,7 @@
 
 #include "support/args.hpp"
 #include "support/guarded_main.hpp"
+#include "support/timer.hpp"
 
 using namespace seqrec;
 using seqrec::bench::Args;
@@ -27,7 +28,8 @@ using seqrec::bench::split_list;
 namespace {
 
 struct Row {
-    double valid_ndcg5 = 0, hr1 = 0, hr5 = 0, ndcg5 = 0, ndcg10 = 0, best = 0, epochs = 0, sec = 0;
+    double valid_ndcg5 = 0, hr1 = 0, hr5 = 0, ndcg5 = 0, ndcg10 = 0, best = 0, epochs = 0, sec = 0,
+           faults = 0;
     void add(const Row& o, double w) {
         valid_ndcg5 += w * o.valid_ndcg5;
         hr1 += w * o.hr1;
@@ -37,10 +39,11 @@ struct Row {
         best += w * o.best;
         epochs += w * o.epochs;
         sec += w * o.sec;
+        faults += w * o.faults;
     }
     void print(const std::string& label) const {
-        std::printf("| %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.0f | %.0f | %.2f |\n",
-                    label.c_str(), valid_ndcg5, hr1, hr5, ndcg5, ndcg10, best, epochs, sec);
+        std::printf("| %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.0f | %.0f | %.2f | %.0f |\n",
+                    label.c_str(), valid_ndcg5, hr1, hr5, ndcg5, ndcg10, best, epochs, sec, faults);
         std::fflush(stdout);
     }
 };
@@ -50,7 +53,9 @@ Row run(const Config& cfg, const TrainOptions& t, const Split& split) {
     Model model(cfg);
     Rng init({t.seed, 0x1A17});
     model.init(init);
+    const long faults0 = bench::minor_faults();
     const TrainResult r = Trainer<Model>(t).fit(model, split);
+    const double faults = double(bench::minor_faults() - faults0);
     const Metrics m = evaluate(model, split, true);
     double train_s = 0;
     for (const auto& e : r.log) train_s += e.seconds;
@@ -63,6 +68,7 @@ Row run(const Config& cfg, const TrainOptions& t, const Split& split) {
     row.best = double(r.best_epoch);
     row.epochs = double(r.epochs_run);
     row.sec = train_s / double(std::max<Index>(1, r.epochs_run));
+    row.faults = faults / double(std::max<Index>(1, r.epochs_run));
     return row;
 }
 }  // namespace
@@ -111,7 +117,7 @@ int run_benchmark(int argc, char** argv) {
                 seed_text.c_str());
     std::printf(
         "| model | valid NDCG@5 | Recall@1 | Recall@5 | NDCG@5 | NDCG@10 | best epoch | epochs | "
-        "s/epoch |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        "s/epoch | faults/epoch |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     std::fflush(stdout);
     TrainOptions t;
     t.epochs = epochs;

@@ -17,6 +17,7 @@
 
 #include "support/args.hpp"
 #include "support/guarded_main.hpp"
+#include "support/timer.hpp"
 
 using namespace seqrec;
 using seqrec::bench::Args;
@@ -43,7 +44,8 @@ int run_benchmark(int argc, char** argv) {
     set_threads(int(threads));
     std::printf(
         "| dataset | model | HR@5 | HR@10 | HR@20 | NDCG@5 | NDCG@10 | NDCG@20 | best epoch "
-        "| epochs | s/epoch |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        "| epochs | s/epoch | faults/epoch |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     std::fflush(stdout);
     for (const auto& name : split_list(datasets)) {
         const std::string path = dir + "/" + name + ".txt";
@@ -85,15 +87,18 @@ int run_benchmark(int argc, char** argv) {
             SASRec<float> model(cfg);
             Rng init({std::uint64_t(seed), 0x1A17});
             model.init(init);
+            const long faults0 = bench::minor_faults();
             const TrainResult r = Trainer<SASRec<float>>(t).fit(model, split);
+            const double faults = double(bench::minor_faults() - faults0);
             const Metrics test = evaluate(model, split, true);
             double train_s = 0;
             for (const auto& e : r.log) train_s += e.seconds;
             std::printf(
-                "| %s | %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %ld | %ld | %.1f |\n",
+                "| %s | %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %ld | %ld | %.1f | %.0f |\n",
                 name.c_str(), m.c_str(), test.get("HR@5"), test.get("HR@10"), test.get("HR@20"),
                 test.get("NDCG@5"), test.get("NDCG@10"), test.get("NDCG@20"), long(r.best_epoch),
-                long(r.epochs_run), train_s / double(std::max<Index>(1, r.epochs_run)));
+                long(r.epochs_run), train_s / double(std::max<Index>(1, r.epochs_run)),
+                faults / double(std::max<Index>(1, r.epochs_run)));
             std::fflush(stdout);
         }
     }

@@ -1,5 +1,7 @@
 // Times one SASRec training epoch and one full-ranking evaluation at the ml-1m settings of the
-// SASRec paper (maxlen 200, dim 50, 2 blocks, 1 head, batch 128, dropout 0.2, BCE).
+// SASRec paper (maxlen 200, dim 50, 2 blocks, 1 head, batch 128, dropout 0.2, BCE), with minor
+// page faults per epoch, and the epoch on 1 thread, alternating with the N-thread epochs (thread
+// speed-up). benchmarks/compare_allocator.sh runs it with glibc told to keep freed memory.
 //   bench_sasrec [--data PATH] [--threads N] [--repeats N] [--loss bce|ce]
 // Data: --data, else $SEQREC_DATA_DIR/ml-1m.txt, else a synthetic set of ml-1m's shape.
 // GFLOP/s counts useful work only: causal attention (lower triangle) and real (non-padding) rows.
@@ -93,24 +95,47 @@ int run_benchmark(int argc, char** argv) {
     }
 
     Index epoch = 0;
-    const auto train_times =
-        bench::time_runs(1, repeats, [&] { trainer.train_epoch(model, split, ++epoch, adam); });
+    const int nthreads = max_threads();
+    const auto [train, train1] = bench::time_alternating(
+        1, repeats,
+        [&] {
+            set_threads(nthreads);
+            trainer.train_epoch(model, split, ++epoch, adam);
+        },
+        [&] {
+            set_threads(1);
+            trainer.train_epoch(model, split, ++epoch, adam);
+            set_threads(nthreads);
+        });
     Metrics m;
-    const auto eval_times = bench::time_runs(1, repeats, [&] { m = evaluate(model, split, true); });
+    EvalWorkspace<SASRec<float>> ews;
+    const auto eval =
+        bench::time_runs(1, repeats, [&] { m = evaluate(model, split, true, {}, ews); });
+    const auto& train_times = train.seconds;
 
     std::printf("seqrec SASRec benchmark: %s\n", source.c_str());
     std::printf(
         "  %ld users, %ld items; maxlen 200, dim 50, 2 blocks, 1 head, batch 128, loss %s, "
         "%d threads\n",
         long(ds.num_users()), long(ds.num_items()), to_string(t.loss), max_threads());
-    std::printf("| what | min s | median s | sequences/s | GFLOP/s (useful) |\n");
-    std::printf("|---|---:|---:|---:|---:|\n");
-    std::printf("| train epoch (%.0f windows) | %.3f | %.3f | %.0f | %.1f |\n", windows,
-                train_times.front(), bench::median(train_times), windows / train_times.front(),
-                train_flops / train_times.front() / 1e9);
-    std::printf("| full-ranking eval (%ld users) | %.3f | %.3f | %.0f | %.1f |\n", m.users,
-                eval_times.front(), bench::median(eval_times), double(m.users) / eval_times.front(),
-                eval_flops / eval_times.front() / 1e9);
+    std::printf(
+        "| what | min s | median s | sequences/s | GFLOP/s (useful) | minor faults per run |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|\n");
+    auto row = [&](const char* what, const bench::Runs& r, double items, double flops) {
+        const auto& s = r.seconds;
+        std::printf("| %s | %.3f | %.3f | %.0f | %.1f | %.0f |\n", what, s.front(),
+                    bench::median(s), items / s.front(), flops / s.front() / 1e9, r.faults_per_run);
+    };
+    char label[96];
+    std::snprintf(label, sizeof label, "train epoch (%.0f windows), %d threads", windows, nthreads);
+    row(label, train, windows, train_flops);
+    std::snprintf(label, sizeof label, "full-ranking eval (%ld users), %d threads", m.users,
+                  nthreads);
+    row(label, eval, double(m.users), eval_flops);
+    row("train epoch, 1 thread", train1, windows, train_flops);
+    std::printf("thread speed-up of the epoch (median, 1 -> %d threads): %.2fx\n", nthreads,
+                bench::median(train1.seconds) / bench::median(train_times));
+
     std::printf("peak memory: %.1f MiB\n", bench::peak_rss_mib());
     std::printf("test NDCG@10 after %ld epochs: %.4f (full ranking)\n", long(epoch),
                 m.get("NDCG@10"));

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 #include <vector>
 
 namespace seqrec::bench {
@@ -15,17 +16,63 @@ inline double now_seconds() {
         .count();
 }
 
-/// Runs f() `repeats` times after `warmup` runs; returns the sorted durations (seconds).
+/// Minor page faults of this process so far (every thread): memory the kernel had to hand
+/// (back) to the process. A steady state that reuses its memory adds almost none.
+inline long minor_faults() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return long(u.ru_minflt);
+}
+
+/// Sorted durations (seconds) of the timed runs, and minor page faults per timed run.
+struct Runs {
+    std::vector<double> seconds;
+    double faults_per_run = 0.0;
+};
+
+/// Runs f() `repeats` times after `warmup` runs.
 template <typename F>
-std::vector<double> time_runs(int warmup, int repeats, F&& f) {
+Runs time_runs(int warmup, int repeats, F&& f) {
     for (int i = 0; i < warmup; ++i) f();
-    std::vector<double> out;
+    Runs r;
+    const long faults0 = minor_faults();
     for (int i = 0; i < repeats; ++i) {
         const double t0 = now_seconds();
         f();
-        out.push_back(now_seconds() - t0);
+        r.seconds.push_back(now_seconds() - t0);
     }
-    std::sort(out.begin(), out.end());
+    r.faults_per_run = double(minor_faults() - faults0) / double(std::max(repeats, 1));
+    std::sort(r.seconds.begin(), r.seconds.end());
+    return r;
+}
+
+/// Times f() and g() alternately (f, g, f, g, ...), so that drift on a shared machine hits both
+/// alike; returns their runs.
+template <typename F, typename G>
+std::pair<Runs, Runs> time_alternating(int warmup, int repeats, F&& f, G&& g) {
+    for (int i = 0; i < warmup; ++i) {
+        f();
+        g();
+    }
+    std::pair<Runs, Runs> out;
+    long faults_f = 0, faults_g = 0;
+    for (int i = 0; i < repeats; ++i) {
+        long f0 = minor_faults();
+        double t0 = now_seconds();
+        f();
+        out.first.seconds.push_back(now_seconds() - t0);
+        faults_f += minor_faults() - f0;
+        f0 = minor_faults();
+        t0 = now_seconds();
+        g();
+        out.second.seconds.push_back(now_seconds() - t0);
+        faults_g += minor_faults() - f0;
+    }
+    const double n = double(std::max(repeats, 1));
+    out.first.faults_per_run = double(faults_f) / n;
+    out.second.faults_per_run = double(faults_g) / n;
+    std::sort(out.first.seconds.begin(), out.first.seconds.end());
+    std::sort(out.second.seconds.begin(), out.second.seconds.end());
     return out;
 }
 

@@ -11,6 +11,7 @@ struct TableModel {
     using Scalar = double;
     struct Cache {};
     Vector<double> table;
+    Index maxlen() const { return 1; }
     void score_next(const std::vector<ItemId>&, Vector<double>& s, Cache&) const { s = table; }
 };
 }  // namespace

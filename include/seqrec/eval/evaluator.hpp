@@ -1,6 +1,6 @@
 /// \file eval/evaluator.hpp
 /// Evaluates a model on the validation or test targets of a leave-one-out split (MODELS.md §9).
-/// A model here is anything with `Scalar`, `Cache` and a const, thread-safe
+/// A model here is anything with `Scalar`, `Cache`, `maxlen()` and a const, thread-safe
 /// `score_next(history, scores, cache)` filling scores for items 0..N (entry 0 unused).
 #pragma once
 
@@ -92,6 +92,7 @@ struct EvalWorkspace {
         typename Model::Cache cache;
         Vector<T> scores;
         std::vector<ItemId> history, sorted, candidates, chosen;
+        Index reserved_for = 0;  // window length the cache has been sized for
     };
     std::vector<PerThread> threads;
     std::vector<Index> users;
@@ -109,12 +110,28 @@ const Metrics& evaluate(const Model& model, const Split& split, bool test, const
     ws.ranks.assign(ws.users.size(), kMissRank);
     if (ws.threads.size() < std::size_t(max_threads()))
         ws.threads.resize(std::size_t(max_threads()));
+    // Size every thread's buffers for the longest history up front: which thread scores which
+    // user changes from pass to pass, and no pass after the first may grow a buffer.
+    std::size_t longest = 1;
+    for (Index u : ws.users) longest = std::max(longest, split.train[std::size_t(u)].size() + 1);
     for (auto& t : ws.threads) invalidate_cache(t.cache, 0);
-#pragma omp parallel
-    {
+    on_each_thread([&](int tid) {  // on the thread that will use it (packing memory is per thread)
+        auto& t = ws.threads[std::size_t(tid)];
+        t.history.reserve(longest);
+        if (opt.sampled) {
+            t.sorted.reserve(longest);
+            t.candidates.reserve(std::size_t(opt.negatives));
+            t.chosen.reserve(std::size_t(opt.negatives));
+        }
+        if (t.reserved_for < model.maxlen()) {
+            t.history.assign(std::size_t(model.maxlen()), ItemId(1));
+            model.score_next(t.history, t.scores, t.cache);
+            t.reserved_for = model.maxlen();
+        }
+    });
+    parallel_for(std::ptrdiff_t(ws.users.size()), 16, [&](std::ptrdiff_t k) {
         auto& w = ws.threads[std::size_t(thread_index())];
-#pragma omp for schedule(dynamic, 16)
-        for (std::ptrdiff_t k = 0; k < std::ptrdiff_t(ws.users.size()); ++k) {
+        {
             const Index u = ws.users[std::size_t(k)];
             const auto& train = split.train[std::size_t(u)];
             w.history.assign(train.begin(), train.end());
@@ -133,7 +150,7 @@ const Metrics& evaluate(const Model& model, const Split& split, bool test, const
                 ws.ranks[std::size_t(k)] = full_rank(w.scores, target, w.history);
             }
         }
-    }
+    });
     metrics_from_ranks(ws.ranks, ws.metrics);
     return ws.metrics;
 }

@@ -18,6 +18,7 @@
 #include "seqrec/core/error.hpp"
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/kernels/causal_softmax.hpp"
+#include "seqrec/kernels/gemm.hpp"
 
 namespace seqrec {
 
@@ -78,8 +79,10 @@ struct AttentionRefinement {
         const Index L = A.rows();
         const T s = T(scale);
         if (mechanism == Refinement::stochastic) {
-            c.U.noalias() = A * W1.bottomRows(L);  // (4.9)
-            c.Zs.noalias() = A * W2.bottomRows(L);
+            c.U.resize(L, W1.cols());
+            gemm_assign(c.U, A, W1.bottomRows(L));  // (4.9)
+            c.Zs.resize(L, W2.cols());
+            gemm_assign(c.Zs, A, W2.bottomRows(L));
             c.G = c.Zs.unaryExpr([](T v) { return (v > T(0) ? v : std::expm1(v)) + T(1); });
             c.g = c.G.cwiseSqrt();
             // D'_tj = |U_t|^2 + |U_j|^2 - 2 U_t.U_j + sum G_t + sum G_j - 2 g_t.g_j   (4.10)
@@ -93,8 +96,10 @@ struct AttentionRefinement {
             causal_softmax(R);  // (4.11)-(4.12)
             return;
         }
-        c.Qp.noalias() = A * W1.bottomRows(L);  // (4.3)
-        c.Kp.noalias() = A * W2.bottomRows(L);
+        c.Qp.resize(L, W1.cols());
+        gemm_assign(c.Qp, A, W1.bottomRows(L));  // (4.3)
+        c.Kp.resize(L, W2.cols());
+        gemm_assign(c.Kp, A, W2.bottomRows(L));
         c.Rs.resize(L, L);
         c.Rs.template triangularView<Eigen::Lower>() = s * c.Qp * c.Kp.transpose();  // (4.4)
         causal_softmax(c.Rs);                                                        // (4.5)
@@ -103,8 +108,10 @@ struct AttentionRefinement {
         } else if (mechanism == Refinement::additive) {
             R = A + c.Rs;  // (4.8)
         } else {           // value (4.6)-(4.7)
-            c.Vp.noalias() = A * W3.bottomRightCorner(L, L);
-            R.noalias() = c.Rs.template triangularView<Eigen::Lower>() * c.Vp;
+            c.Vp.resize(L, L);
+            gemm_assign(c.Vp, A, W3.bottomRightCorner(L, L));
+            R.resize(L, L);
+            trmm_assign(R, c.Rs.template triangularView<Eigen::Lower>(), c.Vp);
             R.template triangularView<Eigen::StrictlyUpper>().setZero();
         }
     }
@@ -121,27 +128,36 @@ struct AttentionRefinement {
             c.dS *= -s;                        // dD' = -c dS'
             c.Gam = c.dS + c.dS.transpose();
             c.gam = c.Gam.rowwise().sum();
-            c.dQ.noalias() = T(-2) * (c.Gam * c.U);  // dU = 2 (gam * U - Gam U)
-            c.dQ += T(2) * (c.gam.col(0).asDiagonal() * c.U);
-            c.dK.noalias() = T(-1) * (c.Gam * c.g);  // dG = gam 1^T - (Gam g) / g
+            // Products first, scale after: a scaled one-row operand is copied to the heap.
+            c.dQ.resize(L, c.U.cols());
+            gemm_assign(c.dQ, c.Gam, c.U);  // dU = 2 (gam * U - Gam U)
+            c.dQ *= T(-2);
+            c.dQ.array() += T(2) * (c.U.array().colwise() * c.gam.col(0).array());
+            c.dK.resize(L, c.g.cols());
+            gemm_assign(c.dK, c.Gam, c.g);  // dG = gam 1^T - (Gam g) / g
+            c.dK *= T(-1);
             c.dK.array() /= c.g.array();
             c.dK.colwise() += c.gam.col(0);
             c.dK.array() *=
                 c.Zs.unaryExpr([](T v) { return v > T(0) ? T(1) : std::exp(v); }).array();
-            grad.W1.bottomRows(L).noalias() += A.transpose() * c.dQ;
-            grad.W2.bottomRows(L).noalias() += A.transpose() * c.dK;
-            dA.noalias() = c.dQ * W1.bottomRows(L).transpose();
-            dA.noalias() += c.dK * W2.bottomRows(L).transpose();
+            gemm_add(grad.W1.bottomRows(L), A.transpose(), c.dQ);
+            gemm_add(grad.W2.bottomRows(L), A.transpose(), c.dK);
+            dA.resize(L, L);
+            gemm_assign(dA, c.dQ, W1.bottomRows(L).transpose());
+            gemm_add(dA, c.dK, W2.bottomRows(L).transpose());
             return;
         }
         // dR_simple from the mechanism's output.
         if (mechanism == Refinement::value) {
             c.tmp = dR;
             c.tmp.template triangularView<Eigen::StrictlyUpper>().setZero();  // dPi = dR * 1_A
-            c.dS.noalias() = c.tmp * c.Vp.transpose();                        // dR_simple
-            c.dVp.noalias() = c.Rs.transpose() * c.tmp;                       // dV'
-            grad.W3.bottomRightCorner(L, L).noalias() += A.transpose() * c.dVp;
-            dA.noalias() = c.dVp * W3.bottomRightCorner(L, L).transpose();
+            c.dS.resize(L, L);
+            gemm_assign(c.dS, c.tmp, c.Vp.transpose());  // dR_simple
+            c.dVp.resize(L, L);
+            gemm_assign(c.dVp, c.Rs.transpose(), c.tmp);  // dV'
+            gemm_add(grad.W3.bottomRightCorner(L, L), A.transpose(), c.dVp);
+            dA.resize(L, L);
+            gemm_assign(dA, c.dVp, W3.bottomRightCorner(L, L).transpose());
         } else {
             c.dS = dR;
             if (mechanism == Refinement::additive)
@@ -151,12 +167,14 @@ struct AttentionRefinement {
         }
         causal_softmax_backward(c.Rs, c.dS);  // dS' (B.10)
         c.dS *= s;
-        c.dQ.noalias() = c.dS * c.Kp;              // dQ' = c dS' K'
-        c.dK.noalias() = c.dS.transpose() * c.Qp;  // dK' = c dS'^T Q'
-        grad.W1.bottomRows(L).noalias() += A.transpose() * c.dQ;
-        grad.W2.bottomRows(L).noalias() += A.transpose() * c.dK;
-        dA.noalias() += c.dQ * W1.bottomRows(L).transpose();
-        dA.noalias() += c.dK * W2.bottomRows(L).transpose();
+        c.dQ.resize(L, c.Kp.cols());
+        gemm_assign(c.dQ, c.dS, c.Kp);  // dQ' = c dS' K'
+        c.dK.resize(L, c.Qp.cols());
+        gemm_assign(c.dK, c.dS.transpose(), c.Qp);  // dK' = c dS'^T Q'
+        gemm_add(grad.W1.bottomRows(L), A.transpose(), c.dQ);
+        gemm_add(grad.W2.bottomRows(L), A.transpose(), c.dK);
+        gemm_add(dA, c.dQ, W1.bottomRows(L).transpose());
+        gemm_add(dA, c.dK, W2.bottomRows(L).transpose());
     }
 
     template <typename F>

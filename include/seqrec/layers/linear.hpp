@@ -5,6 +5,7 @@
 #include <string>
 
 #include "seqrec/core/buffer.hpp"
+#include "seqrec/kernels/gemm.hpp"
 
 namespace seqrec {
 
@@ -22,19 +23,22 @@ struct Linear {
 
     /// y = x W + b. const: threads may share one layer.
     void forward(const CRef& x, Buf& y) const {
-        y.noalias() = x * W;
+        y.resize(x.rows(), W.cols());
+        gemm_assign(y, x, W);
         y.rowwise() += b.row(0);
     }
     /// Adds dL/dW, dL/db into `grad`; writes (or adds, if accumulate) dL/dx into *dx when given.
     void backward(const CRef& x, const CRef& dy, Linear& grad, Buf* dx,
                   bool accumulate = false) const {
-        grad.W.noalias() += x.transpose() * dy;
+        gemm_add(grad.W, x.transpose(), dy);
         grad.b += dy.colwise().sum();
         if (!dx) return;
-        if (accumulate)
-            dx->noalias() += dy * W.transpose();
-        else
-            dx->noalias() = dy * W.transpose();
+        if (accumulate) {
+            gemm_add(*dx, dy, W.transpose());
+        } else {
+            dx->resize(dy.rows(), W.rows());
+            gemm_assign(*dx, dy, W.transpose());
+        }
     }
     template <typename F>
     void for_each_param(const std::string& prefix, F&& f) {

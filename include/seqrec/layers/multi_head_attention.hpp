@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "seqrec/kernels/causal_softmax.hpp"
+#include "seqrec/kernels/gemm.hpp"
 #include "seqrec/kernels/relative_position.hpp"
 #include "seqrec/layers/attention_refinement.hpp"
 #include "seqrec/layers/dropout.hpp"
@@ -96,8 +97,8 @@ struct MultiHeadAttention {
             } else {
                 c.masks[k].resize(0, 0);
             }
-            O.middleCols(k * dh, dh).noalias() =
-                weights->template triangularView<Eigen::Lower>() * c.V.middleCols(k * dh, dh);
+            trmm_assign(O.middleCols(k * dh, dh), weights->template triangularView<Eigen::Lower>(),
+                        c.V.middleCols(k * dh, dh));
             if (relative() && rel_in_value) {  // (7.3): + Omega R^V
                 bin_by_offset(*weights, max_rel, c.Omega);
                 O.middleCols(k * dh, dh).noalias() += c.Omega * rel_v.middleCols(k * dh, dh);
@@ -123,8 +124,8 @@ struct MultiHeadAttention {
                 c.scratch = weights->cwiseProduct(mask);
                 weights = &c.scratch;
             }
-            c.dV.middleCols(k * dh, dh).noalias() =
-                weights->template triangularView<Eigen::Lower>().transpose() * dOk;
+            trmm_assign(c.dV.middleCols(k * dh, dh),
+                        weights->template triangularView<Eigen::Lower>().transpose(), dOk);
             const bool rel_v_on = relative() && rel_in_value;
             if (rel_v_on) {  // (B.17): dR^V = Omega^T dO; dÃ_tj += dO_t . R^V[delta_tj] below
                 bin_by_offset(*weights, max_rel, c.Omega);
@@ -144,10 +145,11 @@ struct MultiHeadAttention {
             }
             causal_softmax_backward(A, G);
             G *= s;  // dS * s: dQ = s dS K, dK = s dS^T Q
-            c.dQ.middleCols(k * dh, dh).noalias() =
-                G.template triangularView<Eigen::Lower>() * c.K.middleCols(k * dh, dh);
-            c.dK.middleCols(k * dh, dh).noalias() =
-                G.template triangularView<Eigen::Lower>().transpose() * c.Q.middleCols(k * dh, dh);
+            trmm_assign(c.dQ.middleCols(k * dh, dh), G.template triangularView<Eigen::Lower>(),
+                        c.K.middleCols(k * dh, dh));
+            trmm_assign(c.dK.middleCols(k * dh, dh),
+                        G.template triangularView<Eigen::Lower>().transpose(),
+                        c.Q.middleCols(k * dh, dh));
             if (relative()) {  // (B.16): dG^K = binned s dS; dQ += dG^K R^K; dR^K += dG^K^T Q
                 bin_by_offset(G, max_rel, c.dG);
                 c.dQ.middleCols(k * dh, dh).noalias() += c.dG * rel_k.middleCols(k * dh, dh);
@@ -171,7 +173,10 @@ struct MultiHeadAttention {
         o.resize(1, wq.W.cols());
         for (Index k = 0; k < heads; ++k) {
             Buf& a = c.scratch;
-            a.noalias() = s * c.Q.middleCols(k * dh, dh) * c.K.middleCols(k * dh, dh).transpose();
+            // The scaled query goes to a buffer first: as the vector of a GEMV, a scaled
+            // expression would be copied to the heap.
+            c.dQ = s * c.Q.middleCols(k * dh, dh);
+            a.noalias() = c.dQ * c.K.middleCols(k * dh, dh).transpose();
             const Index L = X.rows();
             if (relative()) {
                 c.G.noalias() =

@@ -11,6 +11,7 @@
 
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/kernels/causal_softmax.hpp"
+#include "seqrec/kernels/gemm.hpp"
 #include "seqrec/layers/attention_refinement.hpp"
 #include "seqrec/layers/dropout.hpp"
 #include "seqrec/layers/linear.hpp"
@@ -95,11 +96,11 @@ struct WassersteinAttention {
                 c.masks[k].resize(0, 0);
                 c.W = *weights;
             }
-            C_mu.middleCols(k * dh, dh).noalias() =
-                c.W.template triangularView<Eigen::Lower>() * cols(c.Vm);  // (3.8)
+            trmm_assign(C_mu.middleCols(k * dh, dh), c.W.template triangularView<Eigen::Lower>(),
+                        cols(c.Vm));  // (3.8)
             c.W.array() = c.W.array().square();
-            C_sigma.middleCols(k * dh, dh).noalias() =
-                c.W.template triangularView<Eigen::Lower>() * cols(c.Vs);  // (3.9)
+            trmm_assign(C_sigma.middleCols(k * dh, dh), c.W.template triangularView<Eigen::Lower>(),
+                        cols(c.Vs));  // (3.9)
         }
     }
 
@@ -121,11 +122,11 @@ struct WassersteinAttention {
             c.W = refine.enabled() ? c.refined[k] : A;
             if (mask.size()) c.W.array() *= mask.array();  // Ã
             // (B.8) dV_mu = Ã^T dC_mu; dV_sigma = (Ã*Ã)^T dC_sigma
-            c.dVm.middleCols(k * dh, dh).noalias() =
-                c.W.template triangularView<Eigen::Lower>().transpose() * cols(dC_mu);
+            trmm_assign(c.dVm.middleCols(k * dh, dh),
+                        c.W.template triangularView<Eigen::Lower>().transpose(), cols(dC_mu));
             c.H = c.W.array().square();
-            c.dVs.middleCols(k * dh, dh).noalias() =
-                c.H.template triangularView<Eigen::Lower>().transpose() * cols(dC_sigma);
+            trmm_assign(c.dVs.middleCols(k * dh, dh),
+                        c.H.template triangularView<Eigen::Lower>().transpose(), cols(dC_sigma));
             // dÃ = dC_mu V_mu^T + 2 Ã * (dC_sigma V_sigma^T)
             c.G.resize(L, L);
             c.H.resize(L, L);
@@ -150,14 +151,14 @@ struct WassersteinAttention {
             auto dkm = c.dKm.middleCols(k * dh, dh);
             auto dqs = c.dQs.middleCols(k * dh, dh);
             auto dks = c.dKs.middleCols(k * dh, dh);
-            dqm.noalias() = lower * cols(c.Km);
+            trmm_assign(dqm, lower, cols(c.Km));
             dqm = T(2) * (rho.asDiagonal() * cols(c.Qm) - dqm);
-            dkm.noalias() = lower.transpose() * cols(c.Qm);
+            trmm_assign(dkm, lower.transpose(), cols(c.Qm));
             dkm = T(2) * (kappa.asDiagonal() * cols(c.Km) - dkm);
-            dqs.noalias() = lower * cols(c.b);
+            trmm_assign(dqs, lower, cols(c.b));
             dqs = (-dqs.array() / cols(c.a).array()).matrix();
             dqs.colwise() += rho;
-            dks.noalias() = lower.transpose() * cols(c.a);
+            trmm_assign(dks, lower.transpose(), cols(c.a));
             dks = (-dks.array() / cols(c.b).array()).matrix();
             dks.colwise() += kappa;
         }

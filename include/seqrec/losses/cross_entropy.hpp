@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "seqrec/core/buffer.hpp"
+#include "seqrec/kernels/gemm.hpp"
 
 namespace seqrec {
 
@@ -37,7 +38,8 @@ double cross_entropy_loss(const ConstRef<T>& H, const Matrix<T>& E, const std::v
         const Index m = Index(std::min(rows.size() - start, std::size_t(chunk)));
         ws.rows.resize(m, d);
         for (Index r = 0; r < m; ++r) ws.rows.row(r) = H.row(rows[start + r]);
-        ws.logits.noalias() = ws.rows * items.transpose();  // (m x N)
+        ws.logits.resize(m, N);
+        gemm_assign(ws.logits, ws.rows, items.transpose());  // (m x N)
         for (Index r = 0; r < m; ++r) {
             auto z = ws.logits.row(r);
             const Index y = pos[rows[start + r]] - 1;
@@ -48,9 +50,10 @@ double cross_entropy_loss(const ConstRef<T>& H, const Matrix<T>& E, const std::v
             z *= scale / sum;  // softmax * scale
             z(y) -= scale;     // - onehot * scale
         }
-        ws.drows.noalias() = ws.logits * items;  // (m x d)
+        ws.drows.resize(m, d);
+        gemm_assign(ws.drows, ws.logits, items);  // (m x d)
         for (Index r = 0; r < m; ++r) dH.row(rows[start + r]) = ws.drows.row(r);
-        if (dE) dE->bottomRows(N).noalias() += ws.logits.transpose() * ws.rows;
+        if (dE) gemm_add(dE->bottomRows(N), ws.logits.transpose(), ws.rows);
     }
     return loss * double(scale);
 }

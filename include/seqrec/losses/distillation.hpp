@@ -11,6 +11,7 @@
 
 #include "seqrec/core/rng.hpp"
 #include "seqrec/data/transition_graph.hpp"
+#include "seqrec/kernels/gemm.hpp"
 #include "seqrec/layers/dropout.hpp"
 
 namespace seqrec {
@@ -105,7 +106,8 @@ double distillation_loss(const Matrix<T>& E, const std::vector<ItemId>& ids,
     ws.U.resize(H, d);
     for (Index h = 0; h < H; ++h) ws.U.row(h) = c * E.row(ids[std::size_t(h)]);
     dropout_forward(ws.U, ws.mask, dropout, rng);
-    ws.logits.noalias() = ws.U * items.transpose();  // z (H x N)
+    ws.logits.resize(H, N);
+    gemm_assign(ws.logits, ws.U, items.transpose());  // z (H x N)
     double loss = 0.0;
     const double k = o.lambda * double(scale);
     for (Index h = 0; h < H; ++h) {
@@ -122,8 +124,9 @@ double distillation_loss(const Matrix<T>& E, const std::vector<ItemId>& ids,
         teacher.add_scaled_row(i, -k / o.tau, z);
     }
     if (dE) {
-        ws.dU.noalias() = ws.logits * items;
-        dE->bottomRows(N).noalias() += ws.logits.transpose() * ws.U;
+        ws.dU.resize(H, d);
+        gemm_assign(ws.dU, ws.logits, items);
+        gemm_add(dE->bottomRows(N), ws.logits.transpose(), ws.U);
         dropout_backward(ws.dU, ws.mask);
         for (Index h = 0; h < H; ++h) dE->row(ids[std::size_t(h)]) += c * ws.dU.row(h);
     }

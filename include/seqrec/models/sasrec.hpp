@@ -222,7 +222,7 @@ public:
     void encode_last(const std::vector<ItemId>& history, Buf& h, Cache& c) const {
         SEQREC_CHECK(!history.empty(), ShapeError, "encode_last needs a non-empty history");
         const std::size_t n = std::min(history.size(), std::size_t(config.maxlen));
-        c.window.assign(history.end() - std::ptrdiff_t(n), history.end());  // no copy of capacity
+        c.window.assign(history.end() - std::ptrdiff_t(n), history.end());  // reuses capacity
         embedding.forward(c.window, c.x0, c.emb_mask, nullptr);
         encoder.forward_last(c.x0, h, c.tower);
         if (config.multi_query) {

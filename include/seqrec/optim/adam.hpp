@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "seqrec/core/error.hpp"
+#include "seqrec/core/parallel.hpp"
 #include "seqrec/core/param.hpp"
 
 namespace seqrec {
@@ -54,13 +55,12 @@ public:
             T* v = st.v.data();
             const T* gp = g.data();
             const std::ptrdiff_t n = std::ptrdiff_t(theta.size());
-#pragma omp parallel for schedule(static) if (n > 65536)
-            for (std::ptrdiff_t i = 0; i < n; ++i) {
+            parallel_elementwise(n, 65536, [&](std::ptrdiff_t i) {
                 const T gi = gp[i] + decay * th[i];
                 m[i] = b1 * m[i] + (T(1) - b1) * gi;
                 v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
                 th[i] -= step * m[i] / (std::sqrt(v[i] * inv_bc2) + eps);
-            }
+            });
         }
     }
     long steps() const { return t_; }

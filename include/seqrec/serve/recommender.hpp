@@ -36,6 +36,16 @@ public:
 
     Recommender(const Model& model, const IdMap& items) : model_(model), items_(items) {}
 
+    /// Sizes a workspace for the longest window (one dummy request), so that no later request
+    /// grows it. Optional: a workspace also settles after serving one full-length history.
+    void reserve(Workspace& ws, std::size_t max_history = 0) const {
+        const std::size_t n = std::size_t(model_.maxlen());
+        ws.ids.reserve(std::max(n, max_history));
+        ws.ids.assign(n, ItemId(1));
+        model_.score_next(ws.ids, ws.scores, ws.cache);
+        ws.order.resize(std::size_t(model_.num_items()));
+    }
+
     /// Top-k items after `history` (external ids, oldest first) into `out` (cleared first).
     /// Unknown ids are skipped; items in the history are not recommended when `exclude_history`.
     /// An empty (or all-unknown) history gives an empty list. Thread-safe with one Workspace per
@@ -79,14 +89,17 @@ public:
                         std::vector<std::vector<Recommendation>>& out, std::vector<Workspace>& pool,
                         bool exclude_history = true) const {
         out.resize(histories.size());
-        if (pool.size() < std::size_t(max_threads())) pool.resize(std::size_t(max_threads()));
-#pragma omp parallel
-        {
-            Workspace& ws = pool[std::size_t(thread_index())];
-#pragma omp for schedule(dynamic, 8)
-            for (std::ptrdiff_t r = 0; r < std::ptrdiff_t(histories.size()); ++r)
-                recommend(histories[std::size_t(r)], k, ws, out[std::size_t(r)], exclude_history);
+        if (pool.size() < std::size_t(max_threads())) {
+            const std::size_t old = pool.size();
+            pool.resize(std::size_t(max_threads()));
+            on_each_thread([&](int t) {  // on the thread that will use it
+                if (std::size_t(t) >= old) reserve(pool[std::size_t(t)]);
+            });
         }
+        parallel_for(std::ptrdiff_t(histories.size()), 8, [&](std::ptrdiff_t r) {
+            recommend(histories[std::size_t(r)], k, pool[std::size_t(thread_index())],
+                      out[std::size_t(r)], exclude_history);
+        });
     }
     std::vector<std::vector<Recommendation>> recommend_many(
         const std::vector<std::vector<std::int64_t>>& histories, Index k,

@@ -178,23 +178,26 @@ private:
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     }
 
-    /// Runs one window of the model's full length through every thread's workspace (gradients
-    /// into grads_[0], which the next step zeroes), so no later window grows a buffer: which
-    /// thread gets which window changes from step to step.
+    /// Runs one window of the model's full length through every thread's workspace, on that
+    /// thread (its product packing memory is per thread too), with zero weight into the chunk
+    /// buffer of the same index (zeroed by the next step). No later window then grows a buffer:
+    /// which thread gets which window changes from step to step.
     void reserve_workspaces(const Model& model, const Split& split) {
         const Index n = model.maxlen();
-        TrainSample s;
-        s.input.assign(std::size_t(n), ItemId(1));
-        s.target.assign(std::size_t(n), ItemId(1));
-        s.negative.assign(std::size_t(n), ItemId(split.num_items > 1 ? 2 : 1));
-        for (std::size_t t = 0; t < ws_.size(); ++t) {
+        TrainSample dummy;
+        dummy.input.assign(std::size_t(n), ItemId(1));
+        dummy.target.assign(std::size_t(n), ItemId(1));
+        dummy.negative.assign(std::size_t(n), ItemId(split.num_items > 1 ? 2 : 1));
+        on_each_thread([&](int tid) {
+            const std::size_t t = std::size_t(tid);
+            if (t >= grads_.size() || t >= ws_.size()) return;  // never given a chunk
             Rng rng({opt_.seed, 0xA110Cu, t});
-            window_objective(model, s, opt_.loss, T(0), &grads_[0], ws_[t], &rng,
+            window_objective(model, dummy, opt_.loss, T(0), &grads_[t], ws_[t], &rng,
                              opt_.distill ? &kd_ : nullptr);
             samples_[t].input.reserve(std::size_t(n));
             samples_[t].target.reserve(std::size_t(n));
             samples_[t].negative.reserve(std::size_t(n));
-        }
+        });
     }
 
     void distill_setup(const Model& model, const Split& split) {
@@ -214,11 +217,10 @@ private:
         const T scale = T(1.0 / double(std::max<Index>(targets, 1)));
         const std::size_t C = std::min<std::size_t>(std::size_t(opt_.chunks), B);
         std::fill(chunk_loss_.begin(), chunk_loss_.end(), 0.0);
-#pragma omp parallel for schedule(dynamic, 1)
-        for (std::ptrdiff_t c = 0; c < std::ptrdiff_t(opt_.chunks); ++c) {
+        parallel_for(std::ptrdiff_t(opt_.chunks), 1, [&](std::ptrdiff_t c) {
             Model& g = grads_[std::size_t(c)];
             for (Matrix<T>* m : grad_lists_[std::size_t(c)]) m->setZero();
-            if (std::size_t(c) >= C) continue;
+            if (std::size_t(c) >= C) return;
             const std::size_t tid = std::size_t(thread_index());
             auto& ws = ws_[tid];
             TrainSample& s = samples_[tid];
@@ -236,7 +238,7 @@ private:
                                          opt_.distill ? &kd_ : nullptr);
             }
             chunk_loss_[std::size_t(c)] = loss;
-        }
+        });
         reduce_grads();
         double total = 0.0;
         for (double l : chunk_loss_) total += l;
@@ -249,12 +251,11 @@ private:
         for (std::size_t p = 0; p < lists[0].size(); ++p) {
             T* dst = lists[0][p]->data();
             const std::ptrdiff_t n = std::ptrdiff_t(lists[0][p]->size());
-#pragma omp parallel for schedule(static) if (n > 65536)
-            for (std::ptrdiff_t i = 0; i < n; ++i) {
+            parallel_elementwise(n, 65536, [&](std::ptrdiff_t i) {
                 T acc = dst[i];
                 for (std::size_t c = 1; c < lists.size(); ++c) acc += lists[c][p]->data()[i];
                 dst[i] = acc;
-            }
+            });
         }
     }
 
