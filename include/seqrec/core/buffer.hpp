@@ -76,6 +76,12 @@ public:
         }
     }
     Index capacity() const { return storage_.size(); }
+    /// The first n scalars as an aligned column vector (the buffer becomes n x 1): per-row
+    /// statistics keep the vector code paths (and summation order) of an Eigen Vector.
+    Eigen::Map<Vector<T>, Eigen::AlignedMax> vector(Index n) {
+        resize(n, 1);
+        return Eigen::Map<Vector<T>, Eigen::AlignedMax>(storage_.data(), n);
+    }
     Buffer& setZero(Index rows, Index cols) {
         resize(rows, cols);
         Base::setZero();

@@ -86,13 +86,19 @@ struct AttentionRefinement {
             c.G = c.Zs.unaryExpr([](T v) { return (v > T(0) ? v : std::expm1(v)) + T(1); });
             c.g = c.G.cwiseSqrt();
             // D'_tj = |U_t|^2 + |U_j|^2 - 2 U_t.U_j + sum G_t + sum G_j - 2 g_t.g_j   (4.10)
-            c.nu = c.U.rowwise().squaredNorm() + c.G.rowwise().sum();
+            auto nu = c.nu.vector(L);
+            nu = c.U.rowwise().squaredNorm() + c.G.rowwise().sum();
             R.resize(L, L);
-            R.template triangularView<Eigen::Lower>() = c.U * c.U.transpose();
-            R.template triangularView<Eigen::Lower>() += c.g * c.g.transpose();
+            // Both products in full, then summed on the triangle: `tri = P1 + P2` without its
+            // heap temporaries. The row-major buffers hold the bytes of Eigen's column-major
+            // temporaries (the same kernel call), i.e. P^T: read them transposed.
+            c.dQ.resize(L, L);
+            c.dK.resize(L, L);
+            gemm_assign(c.dQ, c.U, c.U.transpose());
+            gemm_assign(c.dK, c.g, c.g.transpose());
+            R.template triangularView<Eigen::Lower>() = (c.dQ + c.dK).transpose();
             for (Index t = 0; t < L; ++t)
-                for (Index j = 0; j <= t; ++j)
-                    R(t, j) = -s * (c.nu(t, 0) + c.nu(j, 0) - T(2) * R(t, j));
+                for (Index j = 0; j <= t; ++j) R(t, j) = -s * (nu(t) + nu(j) - T(2) * R(t, j));
             causal_softmax(R);  // (4.11)-(4.12)
             return;
         }
@@ -127,17 +133,20 @@ struct AttentionRefinement {
             causal_softmax_backward(R, c.dS);  // dS'
             c.dS *= -s;                        // dD' = -c dS'
             c.Gam = c.dS + c.dS.transpose();
-            c.gam = c.Gam.rowwise().sum();
+            auto gam = c.gam.vector(L);
+            gam = c.Gam.rowwise().sum();
             // Products first, scale after: a scaled one-row operand is copied to the heap.
             c.dQ.resize(L, c.U.cols());
             gemm_assign(c.dQ, c.Gam, c.U);  // dU = 2 (gam * U - Gam U)
             c.dQ *= T(-2);
-            c.dQ.array() += T(2) * (c.U.array().colwise() * c.gam.col(0).array());
-            c.dK.resize(L, c.g.cols());
-            gemm_assign(c.dK, c.Gam, c.g);  // dG = gam 1^T - (Gam g) / g
-            c.dK *= T(-1);
+            c.dQ += T(2) * (gam.asDiagonal() * c.U);
+            // dG = gam 1^T - (Gam g) / g. Gam g is formed as (g^T Gam^T) in a row-major buffer:
+            // the same kernel call, and bytes, as the column-major temporary of -(Gam g).
+            c.tmp.resize(c.g.cols(), L);
+            gemm_assign(c.tmp, c.g.transpose(), c.Gam.transpose());
+            c.dK = -c.tmp.transpose();
             c.dK.array() /= c.g.array();
-            c.dK.colwise() += c.gam.col(0);
+            c.dK.colwise() += gam;
             c.dK.array() *=
                 c.Zs.unaryExpr([](T v) { return v > T(0) ? T(1) : std::exp(v); }).array();
             gemm_add(grad.W1.bottomRows(L), A.transpose(), c.dQ);

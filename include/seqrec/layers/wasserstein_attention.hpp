@@ -74,15 +74,21 @@ struct WassersteinAttention {
         for (Index k = 0; k < heads; ++k) {
             const auto cols = [&](const auto& m) { return m.middleCols(k * dh, dh); };
             // (3.5) expanded: |q|^2 + |k|^2 - 2 q.k + sum Qs + sum Ks - 2 a.b
-            c.rq = cols(c.Qm).rowwise().squaredNorm() + cols(c.Qs).rowwise().sum();
-            c.rk = cols(c.Km).rowwise().squaredNorm() + cols(c.Ks).rowwise().sum();
+            auto rq = c.rq.vector(L), rk = c.rk.vector(L);
+            rq = cols(c.Qm).rowwise().squaredNorm() + cols(c.Qs).rowwise().sum();
+            rk = cols(c.Km).rowwise().squaredNorm() + cols(c.Ks).rowwise().sum();
             Buf& A = c.probs[k];
             A.resize(L, L);
-            A.template triangularView<Eigen::Lower>() = cols(c.Qm) * cols(c.Km).transpose();
-            A.template triangularView<Eigen::Lower>() += cols(c.a) * cols(c.b).transpose();
+            // Both products in full, then summed on the triangle: `tri = P1 + P2` without its
+            // heap temporaries. Eigen evaluated P1, P2 column-major; the transposed products
+            // into row-major buffers run the same kernel calls, so the sums are bit-identical.
+            c.G.resize(L, L);
+            c.H.resize(L, L);
+            gemm_assign(c.G, cols(c.Km), cols(c.Qm).transpose());  // (Q K^T)^T
+            gemm_assign(c.H, cols(c.b), cols(c.a).transpose());    // (a b^T)^T
+            A.template triangularView<Eigen::Lower>() = (c.G + c.H).transpose();
             for (Index t = 0; t < L; ++t)
-                for (Index j = 0; j <= t; ++j)
-                    A(t, j) = -s * (c.rq(t, 0) + c.rk(j, 0) - T(2) * A(t, j));
+                for (Index j = 0; j <= t; ++j) A(t, j) = -s * (rq(t) + rk(j) - T(2) * A(t, j));
             causal_softmax(A);  // (3.6)-(3.7)
             const Buf* weights = &A;
             if (refine.enabled()) {
@@ -139,11 +145,11 @@ struct WassersteinAttention {
                 refine.backward(A, c.refined[k], c.G, c.refine[k], grad.refine, c.dA);
                 std::swap(c.G, c.dA);
             }
-            causal_softmax_backward(A, c.G);         // dS (B.2)
-            c.G *= -s;                               // dD = -s dS (zero above the diagonal)
-            c.rq = c.G.rowwise().sum();              // rho
-            c.rk = c.G.colwise().sum().transpose();  // kappa
-            const auto rho = c.rq.col(0), kappa = c.rk.col(0);
+            causal_softmax_backward(A, c.G);  // dS (B.2)
+            c.G *= -s;                        // dD = -s dS (zero above the diagonal)
+            auto rho = c.rq.vector(L), kappa = c.rk.vector(L);
+            rho = c.G.rowwise().sum();
+            kappa = c.G.colwise().sum().transpose();
             // (B.4)-(B.7) with dD = G: dQ_mu = 2 (rho * Q_mu - dD K_mu), dK_mu = 2 (kappa * K_mu -
             // dD^T Q_mu), dQ_sigma = rho 1^T - (dD b) / a, dK_sigma = kappa 1^T - (dD^T a) / b.
             auto lower = c.G.template triangularView<Eigen::Lower>();
