@@ -20,6 +20,24 @@ struct TwoScalars {
 };
 }  // namespace
 
+TEST_CASE("Adam: first step moves each weight by lr against the gradient sign") {
+    AdamOptions o;
+    o.lr = 0.1;
+    Adam<double> adam(o);
+    TwoScalars theta, grad;
+    grad.emb(0, 0) = 3.0;
+    grad.w(0, 0) = -0.5;
+    adam.step(theta, grad);
+    CHECK(theta.emb(0, 0) == doctest::Approx(0.9).epsilon(1e-6));
+    CHECK(theta.w(0, 0) == doctest::Approx(1.1).epsilon(1e-6));
+    o.weight_decay = 1.0;  // coupled L2: g = 0 + 1 * 1 -> still moves by lr
+    Adam<double> wd(o);
+    TwoScalars t2, g2;
+    g2.emb(0, 0) = g2.w(0, 0) = 0.0;
+    wd.step(t2, g2);
+    CHECK(t2.w(0, 0) == doctest::Approx(0.9).epsilon(1e-6));
+}
+
 TEST_CASE("Adam: three steps match hand-computed values (beta2 0.98, lr 0.1)") {
     AdamOptions o;
     o.lr = 0.1;

@@ -1,4 +1,4 @@
-// Training: Adam update rule, determinism across thread counts, and that training learns.
+// Training: determinism across thread counts, and that training learns (Adam: optim/).
 #include <doctest/doctest.h>
 
 #include <seqrec/data/synthetic.hpp>
@@ -21,30 +21,7 @@ SASRec<float> fresh_model(Index num_items) {
     return m;
 }
 
-struct Scalar1 {
-    Matrix<double> w = Matrix<double>::Constant(1, 1, 1.0);
-    template <typename F>
-    void for_each_param(const std::string& p, F&& f) {
-        f(p + "w", w);
-    }
-};
 }  // namespace
-
-TEST_CASE("Adam: first step moves each weight by lr against the gradient sign") {
-    AdamOptions o;
-    o.lr = 0.1;
-    Adam<double> adam(o);
-    Scalar1 theta, grad;
-    grad.w(0, 0) = 3.0;
-    adam.step(theta, grad);
-    CHECK(theta.w(0, 0) == doctest::Approx(0.9).epsilon(1e-6));
-    o.weight_decay = 1.0;  // coupled L2: g = 0 + 1 * 1 -> still moves by lr
-    Adam<double> wd(o);
-    Scalar1 t2, g2;
-    g2.w(0, 0) = 0.0;
-    wd.step(t2, g2);
-    CHECK(t2.w(0, 0) == doctest::Approx(0.9).epsilon(1e-6));
-}
 
 TEST_CASE("same seed gives bit-identical weights and metrics for 1 and 2 threads") {
     SyntheticOptions so;

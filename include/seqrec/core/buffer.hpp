@@ -52,6 +52,7 @@ public:
     }
     /// Resizes to the expression's shape (within capacity when possible), then assigns it, as a
     /// Matrix would. A product on the right goes through a temporary: write `noalias()` for those.
+    /// The expression must not read this buffer when the assignment grows it past its capacity.
     template <typename Derived>
     Buffer& operator=(const Eigen::DenseBase<Derived>& e) {
         resize(e.rows(), e.cols());
