@@ -2,6 +2,7 @@
 /// Umbrella header: every public header of seqrec.
 #pragma once
 
+#include "seqrec/core/buffer.hpp"
 #include "seqrec/core/error.hpp"
 #include "seqrec/core/parallel.hpp"
 #include "seqrec/core/param.hpp"
@@ -21,6 +22,7 @@
 #include "seqrec/io/checkpoint.hpp"
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/kernels/causal_softmax.hpp"
+#include "seqrec/kernels/gemm.hpp"
 #include "seqrec/kernels/relative_position.hpp"
 #include "seqrec/layers/attention_refinement.hpp"
 #include "seqrec/layers/dropout.hpp"
