@@ -69,14 +69,6 @@ public:
         new (static_cast<Base*>(this)) Base(storage_.data(), rows, cols);  // re-seat the view
         return *this;
     }
-    /// Grows the capacity to at least n scalars, keeping the shape (not the contents) valid.
-    void reserve(Index n) {
-        if (n > storage_.size()) {
-            storage_.resize(n);
-            new (static_cast<Base*>(this)) Base(storage_.data(), this->rows(), this->cols());
-        }
-    }
-    Index capacity() const { return storage_.size(); }
     /// The first n scalars as an aligned column vector (the buffer becomes n x 1): per-row
     /// statistics keep the vector code paths (and summation order) of an Eigen Vector.
     Eigen::Map<Vector<T>, Eigen::AlignedMax> vector(Index n) {
@@ -103,11 +95,6 @@ public:
         template <typename Derived>
         Buffer& operator+=(const Eigen::DenseBase<Derived>& e) {
             static_cast<Base&>(b_).noalias() += e.derived();
-            return b_;
-        }
-        template <typename Derived>
-        Buffer& operator-=(const Eigen::DenseBase<Derived>& e) {
-            static_cast<Base&>(b_).noalias() -= e.derived();
             return b_;
         }
 

@@ -24,11 +24,24 @@ inline void make_train_sample(const std::vector<ItemId>& T, Index maxlen, TrainS
     s.target.assign(T.end() - std::ptrdiff_t(L), T.end());
 }
 
-/// Sorted unique items of a sequence, for O(log) membership tests.
-inline std::vector<ItemId> sorted_unique(std::vector<ItemId> v) {
-    std::sort(v.begin(), v.end());
-    v.erase(std::unique(v.begin(), v.end()), v.end());
-    return v;
+/// Sorted unique items of `v` into `out`, for O(log) membership tests (reuses out's capacity).
+inline void sorted_unique(const std::vector<ItemId>& v, std::vector<ItemId>& out) {
+    out.assign(v.begin(), v.end());
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+}
+inline std::vector<ItemId> sorted_unique(const std::vector<ItemId>& v) {
+    std::vector<ItemId> out;
+    sorted_unique(v, out);
+    return out;
+}
+
+/// The last `maxlen` items of a history (a model's inference window) into `out`, reusing its
+/// capacity.
+inline void clip_window(const std::vector<ItemId>& history, Index maxlen,
+                        std::vector<ItemId>& out) {
+    const std::size_t n = std::min(history.size(), std::size_t(maxlen));
+    out.assign(history.end() - std::ptrdiff_t(n), history.end());
 }
 
 /// One negative per target from {1..N} \ exclude (sorted). If the user has seen (nearly) every

@@ -131,24 +131,20 @@ const Metrics& evaluate(const Model& model, const Split& split, bool test, const
     });
     parallel_for(std::ptrdiff_t(ws.users.size()), 16, [&](std::ptrdiff_t k) {
         auto& w = ws.threads[std::size_t(thread_index())];
-        {
-            const Index u = ws.users[std::size_t(k)];
-            const auto& train = split.train[std::size_t(u)];
-            w.history.assign(train.begin(), train.end());
-            if (test) w.history.push_back(split.valid[std::size_t(u)]);
-            const ItemId target = test ? split.test[std::size_t(u)] : split.valid[std::size_t(u)];
-            model.score_next(w.history, w.scores, w.cache);
-            if (opt.sampled) {
-                w.sorted.assign(w.history.begin(), w.history.end());
-                std::sort(w.sorted.begin(), w.sorted.end());
-                w.sorted.erase(std::unique(w.sorted.begin(), w.sorted.end()), w.sorted.end());
-                Rng rng({opt.seed, std::uint64_t(u), test ? 1u : 0u});
-                sample_eval_negatives(w.sorted, target, split.num_items, opt.negatives, rng,
-                                      w.candidates, w.chosen);
-                ws.ranks[std::size_t(k)] = sampled_rank(w.scores, target, w.candidates);
-            } else {
-                ws.ranks[std::size_t(k)] = full_rank(w.scores, target, w.history);
-            }
+        const Index u = ws.users[std::size_t(k)];
+        const auto& train = split.train[std::size_t(u)];
+        w.history.assign(train.begin(), train.end());
+        if (test) w.history.push_back(split.valid[std::size_t(u)]);
+        const ItemId target = test ? split.test[std::size_t(u)] : split.valid[std::size_t(u)];
+        model.score_next(w.history, w.scores, w.cache);
+        if (opt.sampled) {
+            sorted_unique(w.history, w.sorted);
+            Rng rng({opt.seed, std::uint64_t(u), test ? 1u : 0u});
+            sample_eval_negatives(w.sorted, target, split.num_items, opt.negatives, rng,
+                                  w.candidates, w.chosen);
+            ws.ranks[std::size_t(k)] = sampled_rank(w.scores, target, w.candidates);
+        } else {
+            ws.ranks[std::size_t(k)] = full_rank(w.scores, target, w.history);
         }
     });
     metrics_from_ranks(ws.ranks, ws.metrics);

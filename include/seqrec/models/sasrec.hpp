@@ -13,6 +13,7 @@
 
 #include "seqrec/core/error.hpp"
 #include "seqrec/core/param.hpp"
+#include "seqrec/data/sampler.hpp"
 #include "seqrec/layers/embedding.hpp"
 #include "seqrec/layers/encoder.hpp"
 
@@ -221,8 +222,7 @@ public:
     /// computes its last row. `history` is clipped to its last n items.
     void encode_last(const std::vector<ItemId>& history, Buf& h, Cache& c) const {
         SEQREC_CHECK(!history.empty(), ShapeError, "encode_last needs a non-empty history");
-        const std::size_t n = std::min(history.size(), std::size_t(config.maxlen));
-        c.window.assign(history.end() - std::ptrdiff_t(n), history.end());  // reuses capacity
+        seqrec::clip_window(history, config.maxlen, c.window);
         embedding.forward(c.window, c.x0, c.emb_mask, nullptr);
         encoder.forward_last(c.x0, h, c.tower);
         if (config.multi_query) {
@@ -247,9 +247,9 @@ public:
 
     /// The last n items of a history (the model's window).
     std::vector<ItemId> clip_window(const std::vector<ItemId>& history) const {
-        const std::size_t n = std::size_t(config.maxlen);
-        if (history.size() <= n) return history;
-        return std::vector<ItemId>(history.end() - std::ptrdiff_t(n), history.end());
+        std::vector<ItemId> out;
+        seqrec::clip_window(history, config.maxlen, out);
+        return out;
     }
 
     template <typename F>

@@ -195,10 +195,9 @@ public:
     /// with one Cache per thread; the cache keeps the item-side terms of this model (see Cache).
     void score_next(const std::vector<ItemId>& history, Vector<T>& scores, Cache& c) const {
         SEQREC_CHECK(!history.empty(), ShapeError, "score_next needs a non-empty history");
-        const std::size_t n = std::min(history.size(), std::size_t(config.maxlen));
-        c.window.assign(history.end() - std::ptrdiff_t(n), history.end());
+        clip_window(history, config.maxlen, c.window);
         forward(c.window, c, nullptr);
-        const Index N = config.num_items, L = Index(n);
+        const Index N = config.num_items, L = Index(c.window.size());
         const auto mu = c.mus.back().row(L - 1);
         c.ss = c.sigmas.back().row(L - 1).cwiseSqrt();
         const RowVector<T>& ss = c.ss;
