@@ -19,6 +19,7 @@
 
 #include "support/args.hpp"
 #include "support/guarded_main.hpp"
+#include "support/progress.hpp"
 #include "support/timer.hpp"
 
 using namespace seqrec;
@@ -48,17 +49,15 @@ struct Row {
     }
 };
 
-template <typename Model, typename Config>
-Row run(const Config& cfg, const TrainOptions& t, const Split& split) {
-    Model model(cfg);
-    Rng init({t.seed, 0x1A17});
-    model.init(init);
+Row run(const RunConfig& rc, const Split& split) {
+    auto model = make_model(rc.kind, rc.model);
+    model->init(rc.train.seed);
     const long faults0 = bench::minor_faults();
-    const TrainResult r = Trainer<Model>(t).fit(model, split);
+    const TrainResult r = model->fit(split, rc.train, bench::progress_hooks());
     const double faults = double(bench::minor_faults() - faults0);
-    const Metrics m = evaluate(model, split, true);
+    const Metrics m = model->evaluate(split, true, rc.train.eval);
     double train_s = 0;
-    for (const auto& e : r.log) train_s += e.seconds;
+    for (const auto& e : r.log) train_s += e.train_seconds;
     Row row;
     row.valid_ndcg5 = r.best_valid.get("NDCG@5");
     row.hr1 = m.get("HR@1");
@@ -119,11 +118,6 @@ int run_benchmark(int argc, char** argv) {
         "| model | valid NDCG@5 | Recall@1 | Recall@5 | NDCG@5 | NDCG@10 | best epoch | epochs | "
         "s/epoch | faults/epoch |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     std::fflush(stdout);
-    TrainOptions t;
-    t.epochs = epochs;
-    t.patience = patience;
-    t.metric = "NDCG@5";
-    t.verbose = std::getenv("SEQREC_VERBOSE") != nullptr;
     for (const auto& host : split_list(hosts)) {
         for (const auto& mech : split_list(mechanisms)) {
             const Refinement r = parse_refinement(mech);
@@ -131,33 +125,18 @@ int run_benchmark(int argc, char** argv) {
             if (host == "sasrec" && r == Refinement::stochastic) continue;  // M4 needs STOSA
             Row mean;
             for (const long seed : seed_list) {
-                TrainOptions ts = t;
-                ts.seed = std::uint64_t(seed);
-                Row row;
-                if (host == "sasrec") {
-                    SASRecConfig cfg;
-                    cfg.num_items = ds.num_items();
-                    cfg.maxlen = 50;
-                    cfg.dim = 64;
-                    cfg.blocks = 1;
-                    cfg.heads = 1;
-                    cfg.dropout = 0.5;
-                    cfg.refine = r;
-                    cfg.refine_identity_init = refine_init == "identity";
-                    cfg.refine_scale = refine_scale;
-                    ts.batch = 128;
-                    ts.loss = LossKind::bce;
-                    row = run<SASRec<float>>(cfg, ts, split);
-                } else {
-                    StosaConfig cfg;
-                    cfg.num_items = ds.num_items();
-                    cfg.refine = r;
-                    cfg.refine_identity_init = refine_init == "identity";
-                    cfg.refine_scale = refine_scale;
-                    ts.batch = 256;
-                    ts.adam.beta2 = 0.999;
-                    row = run<Stosa<float>>(cfg, ts, split);
-                }
+                // The host's recipe; the SASRec host in AWRSR's one-layer setting (Table 2).
+                RunConfig rc = recipe(host, ds.num_items());
+                if (host == "sasrec")
+                    rc.model.update({{"dim", 64}, {"blocks", 1}, {"dropout", 0.5}});
+                rc.model.update({{"refine", mech},
+                                 {"refine_identity_init", refine_init == "identity"},
+                                 {"refine_scale", refine_scale}});
+                rc.train.epochs = epochs;
+                rc.train.patience = patience;
+                rc.train.metric = "NDCG@5";
+                rc.train.seed = std::uint64_t(seed);
+                const Row row = run(rc, split);
                 if (seed_list.size() > 1) row.print(label + " (seed " + std::to_string(seed) + ")");
                 mean.add(row, 1.0 / double(seed_list.size()));
             }

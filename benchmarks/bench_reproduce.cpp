@@ -3,10 +3,9 @@
 //                   [--epochs 30] [--patience 10] [--threads N] [--seed 2023]
 // DIR defaults to $SEQREC_DATA_DIR; without data the program says so and exits 0.
 // Models (default: all): sasrec-ce, mqsa, mqsa-ted, rpesa, rpesa-cad.
-// Recipe (MODELS.md §10, MQSA-TED's): d 64, n 50, dropout 0.5, lr 1e-3, batch 256, L2 1e-4 on all
-// parameters, tau 0.1, lambda 0.1, full-softmax CE; SASRec and RPESA 2 blocks, MQSA 1 block per
-// tower (2 in all); L 3, alpha 0.5. Every model gets the same epoch budget and is selected on
-// validation NDCG@20 (MQSA-TED's protocol), then tested once.
+// Each model runs its recipe (runtime/recipes.hpp: MQSA-TED's setting, MODELS.md §10). Every model
+// gets the same epoch budget and is selected on validation NDCG@20 (MQSA-TED's protocol), then
+// tested once.
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -17,6 +16,7 @@
 
 #include "support/args.hpp"
 #include "support/guarded_main.hpp"
+#include "support/progress.hpp"
 #include "support/timer.hpp"
 
 using namespace seqrec;
@@ -56,43 +56,23 @@ int run_benchmark(int argc, char** argv) {
         const Dataset ds = read_dataset(path, DataFormat::lines);
         const Split split = leave_one_out(ds);
         for (const auto& m : split_list(models)) {
-            SASRecConfig cfg;
-            cfg.num_items = ds.num_items();
-            cfg.maxlen = 50;
-            cfg.dim = 64;
-            cfg.blocks = 2;
-            cfg.heads = 1;
-            cfg.dropout = 0.5;
-            TrainOptions t;
-            t.epochs = epochs;
-            t.patience = patience;
-            t.batch = 256;
-            t.loss = LossKind::ce;
-            t.adam.beta2 = 0.999;  // MQSA-TED's Adam
-            t.adam.weight_decay = 1e-4;
-            t.metric = "NDCG@20";
-            t.seed = std::uint64_t(seed);
-            t.verbose = std::getenv("SEQREC_VERBOSE") != nullptr;
-            t.graph.window = cfg.maxlen;
-            if (m == "mqsa" || m == "mqsa-ted") {
-                cfg.multi_query = true;
-                cfg.blocks = 1;
-            } else if (m == "rpesa" || m == "rpesa-cad") {
-                cfg.max_rel = cfg.maxlen - 1;
-            } else if (m != "sasrec-ce") {
-                std::fprintf(stderr, "unknown model %s\n", m.c_str());
+            RunConfig rc = recipe(m, ds.num_items());
+            if (rc.kind != "sasrec") {
+                std::fprintf(stderr, "%s is not a SASRec-family recipe\n", m.c_str());
                 return 2;
             }
-            t.distill = m == "mqsa-ted" || m == "rpesa-cad";
-            SASRec<float> model(cfg);
-            Rng init({std::uint64_t(seed), 0x1A17});
-            model.init(init);
+            TrainOptions& t = rc.train;
+            t.epochs = epochs;
+            t.patience = patience;
+            t.seed = std::uint64_t(seed);
+            auto model = make_model(rc.kind, rc.model);
+            model->init(t.seed);
             const long faults0 = bench::minor_faults();
-            const TrainResult r = Trainer<SASRec<float>>(t).fit(model, split);
+            const TrainResult r = model->fit(split, t, bench::progress_hooks());
             const double faults = double(bench::minor_faults() - faults0);
-            const Metrics test = evaluate(model, split, true);
+            const Metrics test = model->evaluate(split, true, t.eval);
             double train_s = 0;
-            for (const auto& e : r.log) train_s += e.seconds;
+            for (const auto& e : r.log) train_s += e.train_seconds;
             std::printf(
                 "| %s | %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %ld | %ld | %.1f | %.0f |\n",
                 name.c_str(), m.c_str(), test.get("HR@5"), test.get("HR@10"), test.get("HR@20"),

@@ -59,20 +59,15 @@ int run_benchmark(int argc, char** argv) {
     }
     const Split split = leave_one_out(ds);
 
-    SASRecConfig cfg;
-    cfg.num_items = ds.num_items();
-    cfg.maxlen = 200;
-    cfg.dim = 50;
-    cfg.blocks = 2;
-    cfg.heads = 1;
-    cfg.dropout = 0.2;
+    // The sasrec recipe at ML-1M's window (MODELS.md §10: n = 200).
+    RunConfig rc = recipe("sasrec", ds.num_items());
+    rc.model["maxlen"] = 200;
+    const SASRecConfig cfg = config_from_json<SASRecConfig>(rc.model, "bench_sasrec");
     SASRec<float> model(cfg);
     Rng init(1);
     model.init(init);
-    TrainOptions t;
-    t.batch = 128;
+    TrainOptions t = rc.train;
     t.loss = parse_loss(loss);
-    t.verbose = false;
     Trainer<SASRec<float>> trainer(t);
     Adam<float> adam(t.adam);
 

@@ -52,9 +52,22 @@ expect_error "bad number" "\-\-epochs = 'ten' is not an integer" "$bin" train --
 expect_error "heads must divide dim" "heads = 3 must divide dim = 50" "$bin" train --heads 3 --epochs 1
 expect_error "unknown option" "unknown option --epoch" "$bin" train --epoch 3
 expect_error "unknown command" "unknown command" "$bin" fly
-expect_error "bad loss" "loss must be bce or ce" "$bin" train --loss mse --epochs 1
-printf '{"epochs": 1, "dimm": 8}' > "$tmp/cfg.json"
-expect_error "unknown config key" 'cfg.json: unknown key "dimm"' "$bin" train --config "$tmp/cfg.json"
+expect_error "bad loss" "loss must be bce, ce or bpr" "$bin" train --loss mse --epochs 1
+expect_error "CE on STOSA" "STOSA trains with BPR" "$bin" train --recipe stosa --loss ce --epochs 1
+expect_error "TED needs MQSA" "distill ted is MQSA" "$bin" train --recipe rpesa --distill ted --epochs 1
+expect_error "flag of another kind" "pvn is not an option of model kind 'sasrec'" "$bin" train --pvn 0.1 --epochs 1
+expect_error "unknown recipe" "unknown recipe 'sasrek' (known: sasrec, sasrec-ce" "$bin" train --recipe sasrek
+expect_error "bad metric" "metric 'NDCG@7' is not one of" "$bin" train --metric NDCG@7 --epochs 1
+printf '{"train": {"epochs": 1}, "config": {"dimm": 8}}' > "$tmp/cfg.json"
+expect_error "unknown config key" 'cfg.json: /config: unknown key "dimm"' "$bin" train --config "$tmp/cfg.json"
+printf '{"train": {"epochs": "1"}}' > "$tmp/cfg2.json"
+expect_error "config type" 'cfg2.json: /train/epochs must be an integer, got a string' "$bin" train --config "$tmp/cfg2.json"
+printf '{"epochs": 1}' > "$tmp/cfg3.json"
+expect_error "flat config" 'cfg3.json: unknown key "epochs"' "$bin" train --config "$tmp/cfg3.json"
+# A saved model's config.json is a run config: training again from it gives the same run.
+"$bin" train --config "$tmp/model/config.json" --data "$tmp/good.txt" --quiet >"$tmp/again.json" 2>"$tmp/err" \
+  && [[ "$(grep -o '"test":{[^}]*}' "$tmp/again.json")" == "$(grep -o '"test":{[^}]*}' "$tmp/train.json")" ]] \
+  && ok "saved config.json trains the same run" || { bad "saved config.json as --config"; cat "$tmp/err" "$tmp/again.json" "$tmp/train.json"; }
 printf '{"epochs": ' > "$tmp/broken.json"
 expect_error "broken config" "broken.json: not valid JSON" "$bin" train --config "$tmp/broken.json"
 expect_error "load missing model" "config.json: cannot open" "$bin" recommend --load "$tmp/nomodel" --history "1"

@@ -8,18 +8,14 @@
 #include <seqrec/models/sasrec.hpp>
 #include <seqrec/models/stosa.hpp>
 
+#include "support/temp_dir.hpp"
+
 using namespace seqrec;
 namespace fs = std::filesystem;
 
+using seqrec::test::TempDir;
+
 namespace {
-struct TempDir {
-    std::string path;
-    explicit TempDir(const std::string& name)
-        : path((fs::temp_directory_path() / ("seqrec_test_" + name)).string()) {
-        fs::remove_all(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 SASRec<float> trained_like_model() {
     SASRecConfig cfg;

@@ -62,7 +62,7 @@ double batch_loss(const SASRec<double>& m, const std::vector<TrainSample>& batch
     double loss = 0;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         Rng drop({5, i});  // same masks on every call: dropout frozen
-        loss += window_objective(m, batch[i], kind, 1.0 / targets, grad, ws, &drop);
+        loss += window_objective(m, batch[i], ObjectiveSpec{kind}, 1.0 / targets, grad, ws, &drop);
     }
     return loss;
 }
@@ -113,7 +113,7 @@ TEST_CASE("SASRec: sampled check on a larger item table (>= 50 entries)") {
         ObjectiveWorkspace<SASRec<double>> ws;
         auto run = [&](SASRec<double>* g) {
             Rng drop(8);
-            return window_objective(model, s, kind, 0.125, g, ws, &drop);
+            return window_objective(model, s, ObjectiveSpec{kind}, 0.125, g, ws, &drop);
         };
         run(&grad);
         CHECK(sampled_relative_error(

@@ -186,8 +186,8 @@ TEST_CASE("STOSA (+AWRSR M1-M4) whole model: every parameter gradient matches") 
                 double loss = 0;
                 for (std::size_t i = 0; i < batch.size(); ++i) {
                     Rng drop({9, i});
-                    loss +=
-                        window_objective(model, batch[i], LossKind::bce, 1.0 / 19, grad, ws, &drop);
+                    loss += window_objective(model, batch[i], ObjectiveSpec{LossKind::bpr},
+                                             1.0 / 19, grad, ws, &drop);
                 }
                 return loss;
             };

@@ -58,7 +58,8 @@ void check_model(SASRec<double>& model, LossKind kind, const Distillation* kd) {
         double loss = 0;
         for (std::size_t i = 0; i < batch.size(); ++i) {
             Rng drop({7, i});
-            loss += window_objective(model, batch[i], kind, 1.0 / 19, grad, ws, &drop, kd);
+            loss += window_objective(model, batch[i], ObjectiveSpec{kind, kd}, 1.0 / 19, grad, ws,
+                                     &drop);
         }
         return loss;
     };

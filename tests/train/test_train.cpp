@@ -32,7 +32,6 @@ TEST_CASE("same seed gives bit-identical weights and metrics for 1 and 2 threads
     TrainOptions o;
     o.epochs = 2;
     o.batch = 32;
-    o.verbose = false;
     std::vector<Matrix<float>> weights[2];
     double ndcg[2];
     for (int run = 0; run < 2; ++run) {
@@ -64,7 +63,6 @@ TEST_CASE("training on sequential data beats an untrained model by a wide margin
     o.batch = 64;
     o.loss = LossKind::ce;
     o.adam.lr = 3e-3;
-    o.verbose = false;
     const TrainResult r = Trainer<SASRec<float>>(o).fit(model, split);
     const double after = evaluate(model, split, false).get("NDCG@10");
     CHECK(r.best_valid.get("NDCG@10") == doctest::Approx(after));  // best weights restored

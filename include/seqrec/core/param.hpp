@@ -36,11 +36,19 @@ void zero_params(Module& module) {
     module.for_each_param("", [](const std::string&, Matrix<T>& m) { m.setZero(); });
 }
 
+/// Visits a module's parameters read-only: f(name, const Matrix&). Modules expose one
+/// (non-const) visitor; this is the one place that calls it on a const module.
+template <typename T, typename Module, typename F>
+void for_each_param_const(const Module& module, F&& f) {
+    const_cast<Module&>(module).for_each_param(
+        "", [&](const std::string& name, Matrix<T>& m) { f(name, std::as_const(m)); });
+}
+
 /// Total number of scalars in a module.
 template <typename T, typename Module>
-Index param_count(Module& module) {
+Index param_count(const Module& module) {
     Index n = 0;
-    module.for_each_param("", [&](const std::string&, Matrix<T>& m) { n += m.size(); });
+    for_each_param_const<T>(module, [&](const std::string&, const Matrix<T>& m) { n += m.size(); });
     return n;
 }
 

@@ -14,7 +14,8 @@ namespace seqrec {
 struct TransitionGraphOptions {
     Index time_span = 1;     ///< K: pairs (t, t+k) for k = 1..K
     Index window = 0;        ///< >0: count on the last `window` items of each sequence
-                             ///< (MQSA-TED counts on the training window, I11); 0 = all
+                             ///< (MQSA-TED counts on the training window, I11); 0 = all;
+                             ///< -1 = the model's window (the trainer substitutes maxlen)
     bool symmetric = false;  ///< C <- C + C^T ("cooccurrence" for CAD, I13)
 };
 

@@ -8,10 +8,29 @@
 #include <utility>
 #include <vector>
 
+#include "seqrec/core/error.hpp"
+
 namespace seqrec {
 
 /// Rank of a target that cannot be hit (excluded, NaN score): counts as a miss everywhere.
 constexpr long kMissRank = -1;
+
+/// The metric names every evaluation reports, in order.
+inline const std::vector<std::string>& metric_names() {
+    static const std::vector<std::string> names = {"HR@1",   "HR@5",    "HR@10",   "HR@20",
+                                                   "NDCG@5", "NDCG@10", "NDCG@20", "MRR"};
+    return names;
+}
+
+/// Throws ConfigError listing the valid names when `name` is not one of them.
+inline void check_metric_name(const std::string& name) {
+    std::string known;
+    for (const auto& n : metric_names()) {
+        if (n == name) return;
+        known += (known.empty() ? "" : ", ") + n;
+    }
+    throw ConfigError("metric '" + name + "' is not one of " + known);
+}
 
 /// Averages of HR@{1,5,10,20}, NDCG@{5,10,20} and MRR over evaluated users, in a fixed order.
 struct Metrics {

@@ -40,17 +40,18 @@ void put(std::string& out, V v) {
 
 /// Serialises every parameter (as float32, little-endian host order) in `for_each_param` order.
 template <typename T, typename Model>
-std::string serialize_weights(Model& model) {
+std::string serialize_weights(const Model& model) {
     std::string out(kWeightsMagic, 8);
-    const auto params = param_list<T>(model);
-    detail::put(out, std::uint32_t(params.size()));
-    for (const auto& p : params) {
-        detail::put(out, std::uint32_t(p.name.size()));
-        out += p.name;
-        detail::put(out, std::int64_t(p.value->rows()));
-        detail::put(out, std::int64_t(p.value->cols()));
-        for (Index i = 0; i < p.value->size(); ++i) detail::put(out, float(p.value->data()[i]));
-    }
+    std::uint32_t count = 0;
+    for_each_param_const<T>(model, [&](const std::string&, const Matrix<T>&) { ++count; });
+    detail::put(out, count);
+    for_each_param_const<T>(model, [&](const std::string& name, const Matrix<T>& m) {
+        detail::put(out, std::uint32_t(name.size()));
+        out += name;
+        detail::put(out, std::int64_t(m.rows()));
+        detail::put(out, std::int64_t(m.cols()));
+        for (Index i = 0; i < m.size(); ++i) detail::put(out, float(m.data()[i]));
+    });
     return out;
 }
 
@@ -110,10 +111,13 @@ inline std::string read_file(const std::string& path) {
     return ss.str();
 }
 
-/// Saves a model directory. `meta` carries anything else to keep (training options, metrics).
+/// Saves a model directory. `meta` carries anything else to keep (dataset, metrics); `train`,
+/// when not null, the training options in the run-config schema (io/config.hpp), so that the
+/// directory's config.json can be given back to `seqrec train --config`.
 template <typename Model>
-void save_checkpoint(const std::string& dir, Model& model, const IdMap& items,
-                     const nlohmann::json& meta = nlohmann::json::object()) {
+void save_checkpoint(const std::string& dir, const Model& model, const IdMap& items,
+                     const nlohmann::json& meta = nlohmann::json::object(),
+                     const nlohmann::json& train = nullptr) {
     using T = typename Model::Scalar;
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -126,6 +130,7 @@ void save_checkpoint(const std::string& dir, Model& model, const IdMap& items,
     j["seqrec_version"] = kVersion;
     j["model"] = Model::kind();
     j["config"] = model.config.to_json();
+    if (!train.is_null()) j["train"] = train;
     j["meta"] = meta;
     j["item_ids"] = items.externals();
     j["weights"] = {{"file", "weights.bin"},

@@ -12,9 +12,9 @@
 
 #include "seqrec/core/param.hpp"
 #include "seqrec/data/sampler.hpp"
+#include "seqrec/kernels/activations.hpp"
 #include "seqrec/layers/stochastic_embedding.hpp"
 #include "seqrec/layers/stochastic_transformer_block.hpp"
-#include "seqrec/losses/bpr.hpp"
 
 namespace seqrec {
 
@@ -93,15 +93,11 @@ public:
     using Mat = Matrix<T>;
     using Buf = Buffer<T>;
     using Scalar = T;
-    /// STOSA computes its own loss (BPR + pvn); the trainer asks for negatives.
-    static constexpr bool kOwnLoss = true;
-
     struct Cache {
         typename StochasticEmbedding<T>::Cache emb;
         std::vector<Buf> mus, sigmas;  // layer inputs; [layers] = outputs
         std::vector<typename StochasticTransformerBlock<T>::Cache> blocks;
-        Buf dmu, dsigma, dmu2, dsigma2;
-        BprWorkspace<T> bpr;
+        Buf dmu2, dsigma2;
         std::vector<ItemId> window;  // inference: the clipped history
         RowVector<T> ss;             // inference: sqrt(sigma) of the last slot
         // Item-side scoring terms, computed once per (model, cache): sqrt(c_i) and
@@ -178,17 +174,6 @@ public:
             std::swap(dsigma, c.dsigma2);
         }
         embedding.backward(dmu, dsigma, ids, c.emb, grad.embedding);
-    }
-
-    /// Training objective of one window: BPR + pvn (3.18), times scale; adds the gradient.
-    double window_loss(const TrainSample& s, T scale, Stosa* grad, Cache& c, Rng* rng) const {
-        forward(s.input, c, rng);
-        const double loss = bpr_pvn_loss(
-            c.mus.back(), c.sigmas.back(), embedding.E_mu, embedding.E_sigma, s.target, s.negative,
-            config.pvn_weight, scale, c.dmu, c.dsigma, grad ? &grad->embedding.E_mu : nullptr,
-            grad ? &grad->embedding.E_sigma : nullptr, c.bpr);
-        if (grad) backward(c.dmu, c.dsigma, s.input, c, *grad);
-        return loss;
     }
 
     /// Scores -W(t, i) (3.15) of every item after `history` (N+1; entry 0 unused). Thread-safe

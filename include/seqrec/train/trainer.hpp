@@ -10,7 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
@@ -18,6 +18,7 @@
 #include "seqrec/core/parallel.hpp"
 #include "seqrec/eval/evaluator.hpp"
 #include "seqrec/optim/adam.hpp"
+#include "seqrec/train/early_stopping.hpp"
 #include "seqrec/train/objective.hpp"
 
 namespace seqrec {
@@ -29,28 +30,41 @@ struct TrainOptions {
     AdamOptions adam;
     std::uint64_t seed = 42;
     Index patience = 20;             ///< epochs without improvement before stopping; 0 = off
-    std::string metric = "NDCG@10";  ///< validation metric for model selection
+    std::string metric = "NDCG@10";  ///< validation metric for model selection (metric_names())
     Index eval_every = 1;            ///< validate every k epochs
     EvalOptions eval;                ///< protocol for validation
     Index chunks = 8;                ///< fixed gradient buffers per batch (determinism)
     bool distill = false;            ///< add graph distillation (TED / CAD)
     DistillationOptions kd;          ///< tau, lambda
     TransitionGraphOptions graph;    ///< how the transition graph is built
-    bool verbose = true;             ///< one progress line per epoch on stderr
 
     void check() const {
         SEQREC_CHECK(epochs >= 0, ConfigError, "epochs must be >= 0");
         SEQREC_CHECK(batch >= 1, ConfigError, "batch must be >= 1");
         SEQREC_CHECK(patience >= 0 && eval_every >= 1 && chunks >= 1, ConfigError,
                      "patience must be >= 0, eval_every and chunks >= 1");
+        check_metric_name(metric);
         adam.check();
     }
 };
 
+/// What one epoch did; passed to `TrainHooks::on_epoch`.
 struct EpochLog {
-    Index epoch;
-    double loss, seconds, sequences_per_second;
-    double valid_metric;  ///< NaN when not validated
+    Index epoch = 0;
+    double loss = 0.0;
+    double train_seconds = 0.0;  ///< the training pass only
+    double seconds = 0.0;        ///< training and validation
+    double sequences_per_second = 0.0;
+    bool validated = false;
+    Metrics valid;                       ///< when validated
+    double valid_metric = std::nan("");  ///< the selection metric; NaN when not validated
+    bool best = false;                   ///< a new best validation score
+    bool stopping = false;               ///< early stopping ends the run after this epoch
+};
+
+/// Callbacks of a training run: the library reports progress through them and never prints.
+struct TrainHooks {
+    std::function<void(const EpochLog&)> on_epoch;
 };
 
 struct TrainResult {
@@ -115,56 +129,45 @@ public:
             for (const auto& p : param_list<T>(g)) grad_lists_.back().push_back(p.value);
         }
         chunk_loss_.assign(std::size_t(opt_.chunks), 0.0);
-        if constexpr (!has_own_loss<Model>::value) distill_setup(model, split);
+        check_objective(model.config, opt_.loss, opt_.distill);
+        distill_setup(model, split);
         ws_.resize(std::size_t(max_threads()));
         samples_.resize(std::size_t(max_threads()));
         reserve_workspaces(model, split);
     }
 
     /// Trains with early stopping; `model` ends with the best validation weights.
-    TrainResult fit(Model& model, const Split& split) {
+    TrainResult fit(Model& model, const Split& split, const TrainHooks& hooks = {}) {
         TrainResult res;
         Adam<T> adam(opt_.adam);
         Model best = model;
-        double best_score = -1.0;
-        Index since_best = 0;
+        EarlyStopping stopper(opt_.metric, opt_.patience);
         prepare(model, split);
         const auto t_start = std::chrono::steady_clock::now();
         for (Index epoch = 1; epoch <= opt_.epochs; ++epoch) {
             const auto t0 = std::chrono::steady_clock::now();
-            const double loss = train_epoch(model, split, epoch, adam);
-            const double train_s = seconds_since(t0);
-            EpochLog e{epoch, loss, train_s, double(users_.size()) / train_s, std::nan("")};
+            EpochLog e;
+            e.epoch = epoch;
+            e.loss = train_epoch(model, split, epoch, adam);
+            e.train_seconds = seconds_since(t0);
+            e.sequences_per_second = double(users_.size()) / e.train_seconds;
             res.epochs_run = epoch;
-            std::string line;
             if (epoch % opt_.eval_every == 0 || epoch == opt_.epochs) {
-                const Metrics& m = evaluate(model, split, false, opt_.eval, eval_ws_);
-                e.valid_metric = m.get(opt_.metric);
-                if (e.valid_metric > best_score) {
-                    best_score = e.valid_metric;
+                e.validated = true;
+                e.valid = evaluate(model, split, false, opt_.eval, eval_ws_);
+                e.valid_metric = e.valid.get(opt_.metric);
+                e.best = stopper.update(epoch, e.valid, opt_.eval_every);
+                if (e.best) {
                     best = model;
                     res.best_epoch = epoch;
-                    res.best_valid = m;
-                    since_best = 0;
-                } else {
-                    since_best += opt_.eval_every;
+                    res.best_valid = e.valid;
                 }
-                char buf[160];
-                std::snprintf(buf, sizeof buf, "  valid %s %.4f HR@10 %.4f%s", opt_.metric.c_str(),
-                              e.valid_metric, m.get("HR@10"), res.best_epoch == epoch ? " *" : "");
-                line = buf;
             }
-            res.log.push_back(e);
-            if (opt_.verbose)
-                std::fprintf(stderr, "epoch %3ld  loss %.4f%s  %.2fs (train %.2fs, %.0f seq/s)\n",
-                             long(epoch), loss, line.c_str(), seconds_since(t0), train_s,
-                             e.sequences_per_second);
-            if (opt_.patience > 0 && since_best >= opt_.patience) {
-                if (opt_.verbose)
-                    std::fprintf(stderr, "early stop: no %s gain in %ld epochs (best epoch %ld)\n",
-                                 opt_.metric.c_str(), long(opt_.patience), long(res.best_epoch));
-                break;
-            }
+            e.seconds = seconds_since(t0);
+            e.stopping = stopper.should_stop();
+            if (hooks.on_epoch) hooks.on_epoch(e);
+            res.log.push_back(std::move(e));
+            if (stopper.should_stop()) break;
         }
         res.train_seconds = seconds_since(t_start);
         if (res.best_epoch > 0) model = best;
@@ -192,8 +195,7 @@ private:
             const std::size_t t = std::size_t(tid);
             if (t >= grads_.size() || t >= ws_.size()) return;  // never given a chunk
             Rng rng({opt_.seed, 0xA110Cu, t});
-            window_objective(model, dummy, opt_.loss, T(0), &grads_[t], ws_[t], &rng,
-                             opt_.distill ? &kd_ : nullptr);
+            window_objective(model, dummy, spec_, T(0), &grads_[t], ws_[t], &rng);
             samples_[t].input.reserve(std::size_t(n));
             samples_[t].target.reserve(std::size_t(n));
             samples_[t].negative.reserve(std::size_t(n));
@@ -202,10 +204,13 @@ private:
 
     void distill_setup(const Model& model, const Split& split) {
         if (opt_.distill) {  // graph from training sequences only (MODELS.md 6.1)
-            teacher_ = TransitionTeacher(
-                build_transition_graph(split.train, split.num_items, opt_.graph), opt_.kd.tau);
+            TransitionGraphOptions g = opt_.graph;
+            if (g.window < 0) g.window = model.maxlen();
+            teacher_ = TransitionTeacher(build_transition_graph(split.train, split.num_items, g),
+                                         opt_.kd.tau);
             kd_ = Distillation{&teacher_, opt_.kd, model.config.dropout};
         }
+        spec_ = ObjectiveSpec{opt_.loss, opt_.distill ? &kd_ : nullptr};
     }
 
     double train_batch(const Model& model, const Split& split, Index epoch, const Index* order,
@@ -231,11 +236,10 @@ private:
                 const Index u = order[i];
                 Rng rng({opt_.seed, std::uint64_t(epoch), std::uint64_t(u)});
                 make_train_sample(split.train[std::size_t(u)], model.maxlen(), s);
-                if (opt_.loss == LossKind::bce || has_own_loss<Model>::value)
+                if (needs_negatives(opt_.loss))
                     sample_negatives(seen_[std::size_t(u)], split.num_items, s.target.size(),
                                      s.negative, rng);
-                loss += window_objective(model, s, opt_.loss, scale, &g, ws, &rng,
-                                         opt_.distill ? &kd_ : nullptr);
+                loss += window_objective(model, s, spec_, scale, &g, ws, &rng);
             }
             chunk_loss_[std::size_t(c)] = loss;
         });
@@ -272,6 +276,7 @@ private:
     std::vector<TrainSample> samples_;
     TransitionTeacher teacher_;
     Distillation kd_;
+    ObjectiveSpec spec_;
 };
 
 }  // namespace seqrec

@@ -1,0 +1,53 @@
+/// \file runtime/model.hpp
+/// The runtime boundary: a model chosen by name or read from a directory, behind one small
+/// virtual interface. Each call does a whole fit, evaluation or batch of requests, so the virtual
+/// dispatch costs nothing measurable; the templated models underneath stay fully inlined.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "seqrec/data/id_map.hpp"
+#include "seqrec/data/split.hpp"
+#include "seqrec/eval/evaluator.hpp"
+#include "seqrec/serve/recommender.hpp"
+#include "seqrec/train/trainer.hpp"
+
+namespace seqrec {
+
+class Model {
+public:
+    virtual ~Model() = default;
+
+    virtual const char* kind() const = 0;       ///< registry key: "sasrec", "stosa", ...
+    virtual std::string variant() const = 0;    ///< e.g. "mqsa+awr-simple"
+    virtual nlohmann::json config() const = 0;  ///< accepted back by make_model(kind(), ...)
+    virtual Index num_items() const = 0;
+    virtual Index maxlen() const = 0;
+    virtual Index num_parameters() const = 0;
+    /// The loss this model family trains with unless told otherwise.
+    virtual LossKind default_loss() const = 0;
+
+    /// Fresh weights from `seed` (the model's own initialisation rule).
+    virtual void init(std::uint64_t seed) = 0;
+    /// Throws ConfigError when `opt` cannot train this model (e.g. CE on STOSA).
+    virtual void check_training(const TrainOptions& opt) const = 0;
+    /// Trains with early stopping; the model ends with the best validation weights.
+    virtual TrainResult fit(const Split& split, const TrainOptions& opt,
+                            const TrainHooks& hooks = {}) = 0;
+    /// Validation (test = false) or test metrics; const and thread-safe.
+    virtual Metrics evaluate(const Split& split, bool test, const EvalOptions& opt) const = 0;
+    /// Top-k for many histories of external ids (`items` maps them), in request order.
+    virtual std::vector<std::vector<Recommendation>> recommend(
+        const std::vector<std::vector<std::int64_t>>& histories, const IdMap& items, Index k,
+        bool exclude_history = true) const = 0;
+    /// Writes a model directory (see io/checkpoint.hpp); `meta` is kept as given; `train` (the
+    /// training options as JSON, io/config.hpp) makes its config.json a runnable `--config`.
+    virtual void save(const std::string& dir, const IdMap& items,
+                      const nlohmann::json& meta = nlohmann::json::object(),
+                      const nlohmann::json& train = nullptr) const = 0;
+};
+
+}  // namespace seqrec

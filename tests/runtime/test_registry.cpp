@@ -1,0 +1,125 @@
+// The runtime boundary: every recipe builds, trains, saves and reloads through the registry;
+// unknown kinds and recipes are errors that list the known names; users can add a kind.
+#include <doctest/doctest.h>
+
+#include <seqrec/data/synthetic.hpp>
+#include <seqrec/runtime/recipes.hpp>
+
+#include "support/temp_dir.hpp"
+
+using namespace seqrec;
+using seqrec::test::TempDir;
+
+namespace {
+const Dataset& small_data() {
+    static const Dataset ds = [] {
+        SyntheticOptions o;
+        o.users = 60;
+        o.items = 30;
+        o.min_len = 4;
+        o.max_len = 12;
+        return synthetic_dataset(o);
+    }();
+    return ds;
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+}  // namespace
+
+TEST_CASE("every recipe builds, trains one epoch, saves and reloads with the same answers") {
+    set_threads(1);
+    const Dataset& ds = small_data();
+    const Split split = leave_one_out(ds);
+    for (const auto& info : recipes()) {
+        INFO(info.name);
+        RunConfig rc = recipe(info.name, ds.num_items());
+        rc.model.update({{"maxlen", 8}, {"dim", 8}, {"heads", 2}});
+        if (rc.model.contains("max_rel") && rc.model["max_rel"] >= 0) rc.model["max_rel"] = 7;
+        rc.train.epochs = 1;
+        rc.train.batch = 16;
+        auto model = make_model(rc.kind, rc.model);
+        CHECK(std::string(model->kind()) == rc.kind);
+        CHECK(model->default_loss() == (rc.kind == "stosa" ? LossKind::bpr : LossKind::bce));
+        model->init(7);
+        const TrainResult r = model->fit(split, rc.train);
+        CHECK(r.epochs_run == 1);
+        CHECK(r.log.size() == 1);
+        const Metrics m = model->evaluate(split, true, rc.train.eval);
+        CHECK(m.users > 0);
+
+        TempDir dir(std::string("registry_") + info.name);
+        model->save(dir.path, ds.items, {{"recipe", info.name}}, to_json(rc.train));
+        IdMap items;
+        auto loaded = load_model(dir.path, &items);
+        CHECK(loaded->config() == model->config());
+        CHECK(loaded->num_parameters() == model->num_parameters());
+        CHECK(loaded->evaluate(split, true, rc.train.eval).to_json() == m.to_json());
+        const std::vector<std::vector<std::int64_t>> hs = {
+            {ds.items.external(1)}, {ds.items.external(2), ds.items.external(3)}};
+        const auto a = model->recommend(hs, ds.items, 5);
+        const auto b = loaded->recommend(hs, items, 5);
+        REQUIRE(a.size() == 2);
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            REQUIRE(a[i].size() == b[i].size());
+            CHECK(a[i].size() == 5);
+            for (std::size_t j = 0; j < a[i].size(); ++j) CHECK(a[i][j].item == b[i][j].item);
+        }
+        // The saved config.json is a run config: it gives back the model and the training.
+        const RunConfig again =
+            overlay_run_config(read_checkpoint_config(dir.path), RunConfig{}, "config.json");
+        CHECK(again.kind == rc.kind);
+        CHECK(make_model(again.kind, again.model)->config() == model->config());
+        CHECK(to_json(again.train) == to_json(rc.train));
+    }
+}
+
+TEST_CASE("unknown kinds and recipes are errors listing the known names") {
+    CHECK(error_of([] { make_model("sasrek", {}); }) ==
+          "unknown model kind 'sasrek' (known: sasrec, stosa)");
+    CHECK(error_of([] { recipe("bert4rec", 10); }).find("known: sasrec, sasrec-ce, mqsa") !=
+          std::string::npos);
+    CHECK_THROWS_AS(make_model("sasrec", {{"num_items", 10}, {"dimm", 8}}), ConfigError);
+    CHECK(error_of([] {
+              make_model("sasrec", {{"num_items", 10}, {"dim", "8"}}, "x.json");
+          }) == "x.json/dim must be an integer, got a string");
+    CHECK(error_of([] {
+              make_model("sasrec", {{"num_items", 10}, {"heads", 3}}, "x.json");
+          }) == "x.json: heads = 3 must divide dim = 50");
+}
+
+TEST_CASE("a model family rejects an objective it cannot train with") {
+    auto stosa = make_model("stosa", {{"num_items", 10}});
+    TrainOptions t;
+    t.loss = LossKind::ce;
+    CHECK(error_of([&] { stosa->check_training(t); }).find("STOSA trains with BPR + pvn") !=
+          std::string::npos);
+    t.loss = LossKind::bpr;
+    t.distill = true;
+    CHECK_THROWS_AS(stosa->check_training(t), ConfigError);
+    auto sasrec = make_model("sasrec", {{"num_items", 10}});
+    CHECK_THROWS_AS(sasrec->check_training(t), ConfigError);  // bpr is STOSA's
+    t.loss = LossKind::ce;
+    CHECK_NOTHROW(sasrec->check_training(t));
+    t.metric = "NDCG@7";
+    CHECK(error_of([&] { sasrec->check_training(t); }).find("metric 'NDCG@7' is not one of") == 0);
+}
+
+TEST_CASE("users register their own kind") {
+    ModelFactory f = model_factory("sasrec");
+    f.kind = "my-sasrec";
+    f.description = "a user's kind";
+    register_model(f);
+    auto m = make_model("my-sasrec", {{"num_items", 12}, {"dim", 8}});
+    CHECK(m->num_items() == 12);
+    bool listed = false;
+    for (const auto& g : model_factories()) listed = listed || g.kind == "my-sasrec";
+    CHECK(listed);
+    CHECK(error_of([] { make_model("nope", {}); }).find("my-sasrec") != std::string::npos);
+}
