@@ -32,7 +32,7 @@ TEST_CASE("refinement layer: dA and every matrix match central differences") {
             std::mt19937_64 rng(51);
             const Index n = 7;
             AttentionRefinement<double> ref(m, n);
-            ref.for_each_param("", [&](const std::string&, Mat& w) { fill_uniform(w, rng); });
+            ref.for_each_param("", [&](const std::string&, auto& w) { fill_uniform(w, rng); });
             AttentionRefinement<double> g = ref;
             zero_params<double>(g);
             Mat A = random_attention(L, rng), r(L, L);
@@ -93,7 +93,7 @@ TEST_CASE("attention with a refinement: gradient check and causality") {
             std::mt19937_64 rng(53);
             MultiHeadAttention<double> attn(4, 2, p);
             attn.refine = AttentionRefinement<double>(m, 8);
-            attn.for_each_param("", [&](const std::string&, Mat& w) { fill_uniform(w, rng); });
+            attn.for_each_param("", [&](const std::string&, auto& w) { fill_uniform(w, rng); });
             MultiHeadAttention<double> g = attn;
             zero_params<double>(g);
             const Index L = 6;

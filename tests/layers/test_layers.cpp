@@ -164,7 +164,7 @@ TEST_CASE("MultiHeadAttention: backward matches central differences") {
                 CAPTURE(L);
                 std::mt19937_64 rng(12);
                 MultiHeadAttention<double> attn(4, heads, p);
-                attn.for_each_param("", [&](const std::string&, Mat& m) { fill_uniform(m, rng); });
+                attn.for_each_param("", [&](const std::string&, auto& m) { fill_uniform(m, rng); });
                 MultiHeadAttention<double> g = attn;
                 zero_params<double>(g);
                 Mat Z(L, 4), X(L, 4), r(L, 4);
@@ -195,7 +195,7 @@ TEST_CASE("MultiHeadAttention: backward matches central differences") {
 TEST_CASE("MultiHeadAttention: causal (later rows never change earlier outputs)") {
     std::mt19937_64 rng(13);
     MultiHeadAttention<double> attn(4, 2, 0.0);
-    attn.for_each_param("", [&](const std::string&, Mat& m) { fill_uniform(m, rng); });
+    attn.for_each_param("", [&](const std::string&, auto& m) { fill_uniform(m, rng); });
     Mat Z(6, 4), X(6, 4);
     fill_uniform(Z, rng);
     fill_uniform(X, rng);
@@ -214,7 +214,7 @@ TEST_CASE("TransformerBlock: backward matches central differences") {
         CAPTURE(p);
         std::mt19937_64 rng(14);
         TransformerBlock<double> block(4, 2, p, Activation::gelu, 1e-8);
-        block.for_each_param("", [&](const std::string& name, Mat& m) {
+        block.for_each_param("", [&](const std::string& name, auto& m) {
             if (name.find("gamma") != std::string::npos)
                 fill_uniform(m, rng, 0.5, 1.5);
             else

@@ -27,7 +27,7 @@ TEST_CASE("relative-position attention: backward matches central differences") {
                     std::mt19937_64 rng(31);
                     MultiHeadAttention<double> attn(4, heads, p, k_max, in_value);
                     attn.for_each_param("",
-                                        [&](const std::string&, Mat& m) { fill_uniform(m, rng); });
+                                        [&](const std::string&, auto& m) { fill_uniform(m, rng); });
                     MultiHeadAttention<double> g = attn;
                     zero_params<double>(g);
                     const Index L = 6;
@@ -61,7 +61,7 @@ TEST_CASE("relative-position attention: backward matches central differences") {
 TEST_CASE("relative-position attention: zero tables give plain attention exactly; last row") {
     std::mt19937_64 rng(32);
     MultiHeadAttention<double> plain(4, 2, 0.0), rel(4, 2, 0.0, 3, true);
-    plain.for_each_param("", [&](const std::string&, Mat& m) { fill_uniform(m, rng); });
+    plain.for_each_param("", [&](const std::string&, auto& m) { fill_uniform(m, rng); });
     rel.wq = plain.wq;
     rel.wk = plain.wk;
     rel.wv = plain.wv;
@@ -89,7 +89,7 @@ TEST_CASE("L-query block: backward matches central differences; last row matches
             CAPTURE(p);
             std::mt19937_64 rng(33);
             TransformerBlock<double> block(4, 1, p, Activation::relu, 1e-8, Lq);
-            block.for_each_param("", [&](const std::string& name, Mat& m) {
+            block.for_each_param("", [&](const std::string& name, auto& m) {
                 if (name.find("gamma") != std::string::npos)
                     fill_uniform(m, rng, 0.5, 1.5);
                 else

@@ -28,7 +28,7 @@ TEST_CASE("cross entropy: multi-chunk path matches central differences and one c
         };
         CrossEntropyWorkspace<double> ws;
         Buffer<double> dH;
-        Mat dE = Mat::Zero(N + 1, d);
+        Param<double> dE(N + 1, d, ParamRole::item_table);
         const double value = cross_entropy_loss<double>(H, E, pos, scale, dH, &dE, ws, chunk);
         CHECK(value == doctest::Approx(loss()).epsilon(1e-14));
         CHECK(relative_error(dH, numeric_gradient(H, loss)) < 1e-6);

@@ -68,18 +68,18 @@ TEST_CASE("distillation loss equals the dense soft-label CE and its gradient is 
     }
     ref *= o.lambda * scale;
     DistillationWorkspace<double> ws;
-    CHECK(distillation_loss(E, ids, teacher, o, 0.0, scale, static_cast<Mat*>(nullptr), ws,
-                            nullptr) == doctest::Approx(ref).epsilon(1e-12));
+    CHECK(distillation_loss(E, ids, teacher, o, 0.0, scale, static_cast<Param<double>*>(nullptr),
+                            ws, nullptr) == doctest::Approx(ref).epsilon(1e-12));
 
     for (double p : {0.0, 0.4}) {
         CAPTURE(p);
         auto loss = [&] {
             Rng drop(9);
             DistillationWorkspace<double> w;
-            return distillation_loss(E, ids, teacher, o, p, scale, static_cast<Mat*>(nullptr), w,
-                                     &drop);
+            return distillation_loss(E, ids, teacher, o, p, scale,
+                                     static_cast<Param<double>*>(nullptr), w, &drop);
         };
-        Mat dE = Mat::Zero(N + 1, d);
+        Param<double> dE(N + 1, d, ParamRole::item_table);
         Rng drop(9);
         distillation_loss(E, ids, teacher, o, p, scale, &dE, ws, &drop);
         CHECK(relative_error(dE, numeric_gradient(E, loss)) < 1e-6);

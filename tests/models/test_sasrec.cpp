@@ -27,7 +27,7 @@ SASRec<double> small_model(double dropout, std::uint64_t seed) {
     m.init(rng);
     // Non-degenerate LN gains and biases (init sets them to 1 / 0).
     std::mt19937_64 g(seed);
-    m.for_each_param("", [&](const std::string& name, Mat& p) {
+    m.for_each_param("", [&](const std::string& name, auto& p) {
         if (name.find("gamma") != std::string::npos)
             fill_uniform(p, g, 0.7, 1.3);
         else if (p.rows() == 1)

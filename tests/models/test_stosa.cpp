@@ -15,7 +15,7 @@ using Buf = Buffer<double>;
 namespace {
 
 void randomize(WassersteinAttention<double>& a, std::mt19937_64& rng) {
-    a.for_each_param("", [&](const std::string&, Mat& m) { fill_uniform(m, rng, -0.5, 0.5); });
+    a.for_each_param("", [&](const std::string&, auto& m) { fill_uniform(m, rng, -0.5, 0.5); });
 }
 }  // namespace
 
@@ -64,11 +64,11 @@ TEST_CASE("stochastic embedding and STOSA layer: backward matches (passthrough o
             INFO("passthrough " << pass << " p " << p);
             std::mt19937_64 rng(62);
             StochasticEmbedding<double> emb(8, 6, 4, p, 1e-12);
-            emb.for_each_param("", [&](const std::string&, Mat& m) { fill_uniform(m, rng); });
+            emb.for_each_param("", [&](const std::string&, auto& m) { fill_uniform(m, rng); });
             emb.E_mu.row(0).setZero();
             emb.E_sigma.row(0).setZero();
             StochasticTransformerBlock<double> blk(4, 2, p, p, 1e-12, pass);
-            blk.for_each_param("", [&](const std::string& name, Mat& m) {
+            blk.for_each_param("", [&](const std::string& name, auto& m) {
                 if (name.find("gamma") != std::string::npos)
                     fill_uniform(m, rng, 0.6, 1.4);
                 else
@@ -125,10 +125,11 @@ TEST_CASE("BPR + pvn loss: gradients w.r.t. sequence Gaussians and both item tab
             Buf a, b;
             BprWorkspace<double> w;
             return bpr_pvn_loss(mu, sigma, Em, Es, pos, neg, lambda, 0.5, a, b,
-                                static_cast<Mat*>(nullptr), static_cast<Mat*>(nullptr), w);
+                                static_cast<Param<double>*>(nullptr),
+                                static_cast<Param<double>*>(nullptr), w);
         };
         Buf dmu, dsigma;
-        Mat dEm = Mat::Zero(7, 3), dEs = Mat::Zero(7, 3);
+        Param<double> dEm(7, 3, ParamRole::item_table), dEs(7, 3, ParamRole::item_table);
         BprWorkspace<double> w;
         bpr_pvn_loss(mu, sigma, Em, Es, pos, neg, lambda, 0.5, dmu, dsigma, &dEm, &dEs, w);
         CHECK(relative_error(dmu, numeric_gradient(mu, loss)) < 1e-6);
@@ -163,7 +164,7 @@ TEST_CASE("STOSA (+AWRSR M1-M4) whole model: every parameter gradient matches") 
             // Larger, non-degenerate weights than the 0.02-std init, so that attention parameters
             // get gradients well above the finite-difference noise floor (MODELS.md §8.11).
             std::mt19937_64 g(7);
-            model.for_each_param("", [&](const std::string& name, Mat& w) {
+            model.for_each_param("", [&](const std::string& name, auto& w) {
                 if (name.find("gamma") != std::string::npos)
                     fill_uniform(w, g, 0.6, 1.4);
                 else if (name.find(".attn.") != std::string::npos)
@@ -219,7 +220,7 @@ TEST_CASE("STOSA: causality, scores are -W of the last slot, Wasserstein distanc
     Rng init(3);
     model.init(init);
     std::mt19937_64 g(3);
-    model.for_each_param("", [&](const std::string& name, Mat& w) {
+    model.for_each_param("", [&](const std::string& name, auto& w) {
         if (name.find("gamma") == std::string::npos) fill_uniform(w, g, -0.5, 0.5);
     });
     Stosa<double>::Cache c;

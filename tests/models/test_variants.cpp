@@ -29,7 +29,7 @@ SASRec<double> random_model(const SASRecConfig& cfg, std::uint64_t seed) {
     Rng r(seed);
     m.init(r);
     std::mt19937_64 g(seed);
-    m.for_each_param("", [&](const std::string& name, Mat& p) {
+    m.for_each_param("", [&](const std::string& name, auto& p) {
         if (name.find("gamma") != std::string::npos)
             fill_uniform(p, g, 0.7, 1.3);
         else if (p.rows() == 1 || name.find(".rel_") != std::string::npos)
@@ -105,7 +105,7 @@ TEST_CASE("MQSA (+TED) and RPESA (+CAD): every parameter gradient matches") {
             aw.refine = m;
             SASRec<double> awr = random_model(aw, 4);
             std::mt19937_64 g(9);
-            awr.for_each_param("", [&](const std::string& name, Mat& w) {
+            awr.for_each_param("", [&](const std::string& name, auto& w) {
                 if (name.find(".refine.") != std::string::npos) fill_uniform(w, g);
             });
             check_model(awr, LossKind::bce, nullptr);

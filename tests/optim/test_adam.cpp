@@ -3,20 +3,34 @@
 // after the first step cannot pass.
 #include <doctest/doctest.h>
 
+#include <seqrec/core/param_arena.hpp>
 #include <seqrec/optim/adam.hpp>
 
 using namespace seqrec;
 
 namespace {
-/// Two scalar parameters, one named like an embedding table (l2_emb applies to it only).
+/// Two scalar parameters in one arena, one an item table (l2_emb applies to it only).
 struct TwoScalars {
-    Matrix<double> emb = Matrix<double>::Constant(1, 1, 1.0);
-    Matrix<double> w = Matrix<double>::Constant(1, 1, 1.0);
+    Param<double> emb{1, 1, ParamRole::item_table};
+    Param<double> w{1, 1, ParamRole::weight};
+    ParamArena<double> arena;
+    TwoScalars() {
+        emb.setOnes();
+        w.setOnes();
+        arena.bind(*this);
+    }
+    TwoScalars(const TwoScalars& o) : emb(o.emb), w(o.w) { arena.bind(*this); }
+    TwoScalars& operator=(const TwoScalars& o) {
+        arena.copy_values(o.arena);
+        return *this;
+    }
     template <typename F>
     void for_each_param(const std::string& p, F&& f) {
         f(p + "embedding.item", emb);
         f(p + "block0.w", w);
     }
+    ParamArena<double>& params() { return arena; }
+    const ParamArena<double>& params() const { return arena; }
 };
 }  // namespace
 
@@ -76,4 +90,35 @@ TEST_CASE("Adam: coupled L2 and l2_emb over several steps (decay follows theta)"
         if (t == 0) CHECK(theta.w(0, 0) == plain);
     }
     CHECK(theta.w(0, 0) != theta.emb(0, 0));
+}
+
+TEST_CASE("Adam: a saved state resumes the same trajectory") {
+    AdamOptions o;
+    o.lr = 0.1;
+    o.weight_decay = 0.01;
+    Adam<double> straight(o);
+    TwoScalars theta, grad;
+    const double g[] = {3.0, -1.0, 0.5, 2.0};
+    AdamState<double> saved;
+    TwoScalars at_two;
+    for (int t = 0; t < 4; ++t) {
+        grad.emb(0, 0) = g[t];
+        grad.w(0, 0) = -g[t];
+        straight.step(theta, grad);
+        if (t == 1) {
+            saved = straight.state();
+            at_two = theta;
+        }
+    }
+    Adam<double> resumed(o);
+    resumed.restore(saved);
+    CHECK(resumed.steps() == 2);
+    for (int t = 2; t < 4; ++t) {
+        grad.emb(0, 0) = g[t];
+        grad.w(0, 0) = -g[t];
+        resumed.step(at_two, grad);
+    }
+    CHECK(at_two.emb(0, 0) == theta.emb(0, 0));  // bit for bit
+    CHECK(at_two.w(0, 0) == theta.w(0, 0));
+    CHECK(resumed.steps() == 4);
 }

@@ -42,8 +42,10 @@ bool gradients_match(const Eigen::MatrixBase<A>& analytic, const Eigen::MatrixBa
 
 /// Central-difference gradient of loss() w.r.t. every entry of theta; theta is restored.
 template <typename M, typename LossFn>
-M numeric_gradient(M& theta, LossFn&& loss) {
-    M g(theta.rows(), theta.cols());
+Eigen::Matrix<typename M::Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> numeric_gradient(
+    M& theta, LossFn&& loss) {
+    Eigen::Matrix<typename M::Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> g(
+        theta.rows(), theta.cols());
     for (Eigen::Index i = 0; i < theta.size(); ++i) {
         auto& v = theta.data()[i];
         const auto orig = v;

@@ -69,3 +69,56 @@ TEST_CASE("training on sequential data beats an untrained model by a wide margin
     CHECK(after > before + 0.1);
     CHECK(r.log.size() == std::size_t(r.epochs_run));
 }
+
+namespace {
+/// Sees each step's gradient between the local reduction and the optimiser step.
+struct RecordingReducer final : GradientReducer<float> {
+    long calls = 0;
+    Index n = 0;
+    float scale = 1.0f;
+    void sum(float* data, Index count) override {
+        ++calls;
+        n = count;
+        for (Index i = 0; i < count; ++i) data[i] *= scale;
+    }
+    int rank() const override { return 0; }
+    int world() const override { return 1; }
+};
+}  // namespace
+
+TEST_CASE("the gradient reducer runs once per step on the flat gradient, before Adam") {
+    set_threads(2);
+    SyntheticOptions so;
+    so.users = 64;
+    so.items = 40;
+    const Split split = leave_one_out(synthetic_dataset(so));
+    TrainOptions o;
+    o.epochs = 1;
+    o.batch = 16;
+    o.patience = 0;
+    std::vector<EpochLog> seen;
+    RecordingReducer reducer;
+    TrainHooks hooks;
+    hooks.reducer = &reducer;
+    hooks.on_epoch = [&](const EpochLog& e) { seen.push_back(e); };
+    auto model = fresh_model(split.num_items);
+    auto plain = model;
+    Trainer<SASRec<float>>(o).fit(model, split, hooks);
+    Index trainable = 0;
+    for (const auto& s : split.train) trainable += s.size() >= 2 ? 1 : 0;
+    CHECK(reducer.calls == (trainable + 15) / 16);
+    CHECK(reducer.n == model.params().size());
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].validated);
+    CHECK(seen[0].valid.users > 0);
+
+    // A reducer that zeroes the gradient leaves the weights where they were (Adam on g = 0
+    // with no decay does not move): it sits between the reduction and the step.
+    reducer.scale = 0.0f;
+    auto frozen = plain;
+    Trainer<SASRec<float>>(o).fit(frozen, split, hooks);
+    const auto& a = frozen.params();
+    const auto& b = plain.params();
+    CHECK(Eigen::Map<const Vector<float>>(a.data(), a.size()) ==
+          Eigen::Map<const Vector<float>>(b.data(), b.size()));
+}

@@ -43,9 +43,9 @@ template <typename T, typename Model>
 std::string serialize_weights(const Model& model) {
     std::string out(kWeightsMagic, 8);
     std::uint32_t count = 0;
-    for_each_param_const<T>(model, [&](const std::string&, const Matrix<T>&) { ++count; });
+    for_each_param_const<T>(model, [&](const std::string&, const Param<T>&) { ++count; });
     detail::put(out, count);
-    for_each_param_const<T>(model, [&](const std::string& name, const Matrix<T>& m) {
+    for_each_param_const<T>(model, [&](const std::string& name, const Param<T>& m) {
         detail::put(out, std::uint32_t(name.size()));
         out += name;
         detail::put(out, std::int64_t(m.rows()));

@@ -106,18 +106,19 @@ bool gemm_needs_heap(const Dst& dst, const Lhs& lhs, const Rhs& rhs) {
     return !fits_stack<T>(sizes);
 }
 
-/// Buffers are Eigen Maps by inheritance; Eigen's kernel traits want the Map itself.
-template <typename T>
-Eigen::Map<Matrix<T>>& eigen_view(Buffer<T>& b) {
-    return b;
-}
-template <typename T>
-const Eigen::Map<Matrix<T>>& eigen_view(const Buffer<T>& b) {
-    return b;
-}
+/// Buffers and Params are Eigen Maps by inheritance; Eigen's kernel traits want the Map itself.
 template <typename X>
-X& eigen_view(X& x) {
-    return x;
+auto& eigen_view(X& x) {
+    using Plain = std::remove_const_t<X>;
+    using Map = Eigen::Map<Matrix<typename Plain::Scalar>>;
+    if constexpr (std::is_base_of<Map, Plain>::value && !std::is_same<Map, Plain>::value) {
+        if constexpr (std::is_const<X>::value)
+            return static_cast<const Map&>(x);
+        else
+            return static_cast<Map&>(x);
+    } else {
+        return x;
+    }
 }
 
 template <typename Dst, typename Lhs, typename Rhs>

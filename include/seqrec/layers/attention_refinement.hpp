@@ -16,6 +16,7 @@
 
 #include "seqrec/core/buffer.hpp"
 #include "seqrec/core/error.hpp"
+#include "seqrec/core/param.hpp"
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/kernels/causal_softmax.hpp"
 #include "seqrec/kernels/gemm.hpp"
@@ -61,16 +62,16 @@ struct AttentionRefinement {
         Buf dS, dQ, dK, tmp, dVp, Gam, gam;  // backward scratch
     };
     Refinement mechanism = Refinement::none;
-    Mat W1, W2, W3;      ///< simple/additive: W_Q', W_K'; value: + W_V'; stochastic: W_mu, W_Sigma
-    double scale = 0.0;  ///< c; default 1/sqrt(n) [I2]
+    Param<T> W1, W2, W3;  ///< simple/additive: W_Q', W_K'; value: + W_V'; stochastic: W_mu, W_Sigma
+    double scale = 0.0;   ///< c; default 1/sqrt(n) [I2]
 
     AttentionRefinement() = default;
     AttentionRefinement(Refinement m, Index n, double c = 0.0)
         : mechanism(m), scale(c > 0.0 ? c : 1.0 / std::sqrt(double(n))) {
         if (m == Refinement::none) return;
-        W1 = Mat::Zero(n, n);
-        W2 = Mat::Zero(n, n);
-        if (m == Refinement::value) W3 = Mat::Zero(n, n);
+        W1 = Param<T>(n, n, ParamRole::refinement);
+        W2 = Param<T>(n, n, ParamRole::refinement);
+        if (m == Refinement::value) W3 = Param<T>(n, n, ParamRole::refinement);
     }
     bool enabled() const { return mechanism != Refinement::none; }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "seqrec/core/error.hpp"
+#include "seqrec/core/param.hpp"
 #include "seqrec/layers/dropout.hpp"
 
 namespace seqrec {
@@ -17,7 +18,7 @@ template <typename T>
 struct ItemPositionEmbedding {
     using Mat = Matrix<T>;
     using Buf = Buffer<T>;
-    Mat E, P;
+    Param<T> E, P;
     double dropout = 0.0;
     bool scale = true;  // multiply E by sqrt(d) (SASRec); the output layer uses unscaled E
     Index maxlen = 0;
@@ -25,8 +26,8 @@ struct ItemPositionEmbedding {
 
     ItemPositionEmbedding() = default;
     ItemPositionEmbedding(Index num_items, Index n, Index d, double p, bool use_positions = true)
-        : E(Mat::Zero(num_items + 1, d)),
-          P(Mat::Zero(use_positions ? n : 0, d)),
+        : E(num_items + 1, d, ParamRole::item_table),
+          P(use_positions ? n : 0, d, ParamRole::position_table),
           dropout(p),
           maxlen(n),
           positional(use_positions) {}

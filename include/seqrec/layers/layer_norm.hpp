@@ -6,6 +6,7 @@
 #include <string>
 
 #include "seqrec/core/buffer.hpp"
+#include "seqrec/core/param.hpp"
 
 namespace seqrec {
 
@@ -20,12 +21,14 @@ struct LayerNorm {
         Buf xhat;  // normalised input (rows x d)
         Buf rstd;  // 1 / sqrt(var + eps) per row (rows x 1)
     };
-    Mat gamma, beta;
+    Param<T> gamma, beta;
     double eps = 1e-8;
 
     LayerNorm() = default;
     explicit LayerNorm(Index d, double epsilon = 1e-8)
-        : gamma(Mat::Ones(1, d)), beta(Mat::Zero(1, d)), eps(epsilon) {}
+        : gamma(1, d, ParamRole::norm_gain), beta(1, d, ParamRole::norm_bias), eps(epsilon) {
+        gamma.setOnes();
+    }
 
     void forward(const CRef& x, Buf& y, Cache* cache = nullptr) const {
         const Index rows = x.rows(), d = x.cols();

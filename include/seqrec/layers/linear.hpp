@@ -5,6 +5,7 @@
 #include <string>
 
 #include "seqrec/core/buffer.hpp"
+#include "seqrec/core/param.hpp"
 #include "seqrec/kernels/gemm.hpp"
 
 namespace seqrec {
@@ -16,10 +17,11 @@ struct Linear {
     using Mat = Matrix<T>;
     using Buf = Buffer<T>;
     using CRef = ConstRef<T>;
-    Mat W, b;
+    Param<T> W, b;
 
     Linear() = default;
-    Linear(Index d_in, Index d_out) : W(Mat::Zero(d_in, d_out)), b(Mat::Zero(1, d_out)) {}
+    Linear(Index d_in, Index d_out)
+        : W(d_in, d_out, ParamRole::weight), b(1, d_out, ParamRole::bias) {}
 
     /// y = x W + b. const: threads may share one layer.
     void forward(const CRef& x, Buf& y) const {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "seqrec/core/param.hpp"
 #include "seqrec/kernels/causal_softmax.hpp"
 #include "seqrec/kernels/gemm.hpp"
 #include "seqrec/kernels/relative_position.hpp"
@@ -41,7 +42,7 @@ struct MultiHeadAttention {
     double dropout = 0.0;
     Index max_rel = -1;  ///< k_max; -1 = no relative positions (plain SASRec attention)
     bool rel_in_value = true;
-    Mat rel_k, rel_v;  ///< R^K, R^V ((k_max + 1) x d), zero-initialised: starts as SASRec
+    Param<T> rel_k, rel_v;  ///< R^K, R^V ((k_max + 1) x d), zero-initialised: starts as SASRec
     AttentionRefinement<T> refine;  ///< AWRSR (MODELS.md 4.2); mechanism none = off
 
     MultiHeadAttention() = default;
@@ -54,8 +55,8 @@ struct MultiHeadAttention {
           max_rel(k_max),
           rel_in_value(in_value) {
         if (max_rel >= 0) {
-            rel_k = Mat::Zero(max_rel + 1, d);
-            if (rel_in_value) rel_v = Mat::Zero(max_rel + 1, d);
+            rel_k = Param<T>(max_rel + 1, d, ParamRole::relative_table);
+            if (rel_in_value) rel_v = Param<T>(max_rel + 1, d, ParamRole::relative_table);
         }
     }
     bool relative() const { return max_rel >= 0; }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "seqrec/core/error.hpp"
+#include "seqrec/core/param.hpp"
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/layers/dropout.hpp"
 #include "seqrec/layers/layer_norm.hpp"
@@ -25,16 +26,16 @@ struct StochasticEmbedding {
         typename LayerNorm<T>::Cache ln_mu, ln_sigma;
         Buf da, tmp;
     };
-    Mat E_mu, E_sigma, P_mu, P_sigma;  ///< (N+1) x d tables (row 0 = padding, kept 0); n x d
-    LayerNorm<T> ln;                   ///< LN_0, shared by the streams [C-STOSA]
+    Param<T> E_mu, E_sigma, P_mu, P_sigma;  ///< (N+1) x d tables (row 0 = padding, kept 0); n x d
+    LayerNorm<T> ln;                        ///< LN_0, shared by the streams [C-STOSA]
     double dropout = 0.0;
 
     StochasticEmbedding() = default;
     StochasticEmbedding(Index num_items, Index maxlen, Index d, double p, double ln_eps)
-        : E_mu(Mat::Zero(num_items + 1, d)),
-          E_sigma(Mat::Zero(num_items + 1, d)),
-          P_mu(Mat::Zero(maxlen, d)),
-          P_sigma(Mat::Zero(maxlen, d)),
+        : E_mu(num_items + 1, d, ParamRole::item_table),
+          E_sigma(num_items + 1, d, ParamRole::item_table),
+          P_mu(maxlen, d, ParamRole::position_table),
+          P_sigma(maxlen, d, ParamRole::position_table),
           ln(d, ln_eps),
           dropout(p) {}
 
@@ -65,8 +66,9 @@ struct StochasticEmbedding {
     }
 
 private:
-    void stream(const std::vector<ItemId>& ids, const Mat& E, const Mat& P, Buf& pre, Buf& mask,
-                typename LayerNorm<T>::Cache& lnc, Buf& x, T shift, Cache& c, Rng* rng) const {
+    void stream(const std::vector<ItemId>& ids, const Param<T>& E, const Param<T>& P, Buf& pre,
+                Buf& mask, typename LayerNorm<T>::Cache& lnc, Buf& x, T shift, Cache& c,
+                Rng* rng) const {
         const Index L = Index(ids.size());
         c.tmp.resize(L, E.cols());
         for (Index t = 0; t < L; ++t) c.tmp.row(t) = E.row(ids[std::size_t(t)]);
@@ -76,8 +78,8 @@ private:
         x = pre.unaryExpr([shift](T v) { return elu(v) + shift; });
     }
     void stream_back(const std::vector<ItemId>& ids, Buf& dx, const Buf& pre, const Buf& mask,
-                     const typename LayerNorm<T>::Cache& lnc, StochasticEmbedding& grad, Mat& gE,
-                     Mat& gP, Cache& c) const {
+                     const typename LayerNorm<T>::Cache& lnc, StochasticEmbedding& grad,
+                     Param<T>& gE, Param<T>& gP, Cache& c) const {
         const Index L = Index(ids.size());
         dx.array() *= pre.unaryExpr([](T v) { return elu_grad(v); }).array();
         dropout_backward(dx, mask);

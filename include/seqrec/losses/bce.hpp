@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "seqrec/core/buffer.hpp"
+#include "seqrec/core/param.hpp"
 #include "seqrec/kernels/activations.hpp"
 
 namespace seqrec {
@@ -14,8 +15,8 @@ namespace seqrec {
 /// softplus(-r+) + softplus(r-). Writes dL/dH into dH (L x d) and adds dL/dE into *dE when given.
 /// Cost O(L d): two rows per position, never the N-wide score row.
 template <typename T>
-double bce_loss(const ConstRef<T>& H, const Matrix<T>& E, const std::vector<ItemId>& pos,
-                const std::vector<ItemId>& neg, T scale, Buffer<T>& dH, Matrix<T>* dE) {
+double bce_loss(const ConstRef<T>& H, const ConstRef<T>& E, const std::vector<ItemId>& pos,
+                const std::vector<ItemId>& neg, T scale, Buffer<T>& dH, Param<T>* dE) {
     double loss = 0.0;
     dH.setZero(H.rows(), H.cols());
     for (Index t = 0; t < H.rows(); ++t) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "seqrec/core/buffer.hpp"
+#include "seqrec/core/param.hpp"
 #include "seqrec/kernels/activations.hpp"
 
 namespace seqrec {
@@ -21,10 +22,10 @@ struct BprWorkspace {
 /// covariance c_i = ELU(E_sigma[i]) + 1. Rows with pos[t] == 0 are skipped. Returns scale * loss;
 /// writes dmu, dsigma and adds into *dE_mu, *dE_sigma when given.
 template <typename T>
-double bpr_pvn_loss(const ConstRef<T>& mu, const ConstRef<T>& sigma, const Matrix<T>& E_mu,
-                    const Matrix<T>& E_sigma, const std::vector<ItemId>& pos,
+double bpr_pvn_loss(const ConstRef<T>& mu, const ConstRef<T>& sigma, const ConstRef<T>& E_mu,
+                    const ConstRef<T>& E_sigma, const std::vector<ItemId>& pos,
                     const std::vector<ItemId>& neg, double lambda_pvn, T scale, Buffer<T>& dmu,
-                    Buffer<T>& dsigma, Matrix<T>* dE_mu, Matrix<T>* dE_sigma, BprWorkspace<T>& ws) {
+                    Buffer<T>& dsigma, Param<T>* dE_mu, Param<T>* dE_sigma, BprWorkspace<T>& ws) {
     const Index L = mu.rows(), d = mu.cols();
     dmu.setZero(L, d);
     dsigma.setZero(L, d);

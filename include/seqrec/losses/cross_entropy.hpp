@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "seqrec/core/buffer.hpp"
+#include "seqrec/core/param.hpp"
 #include "seqrec/kernels/gemm.hpp"
 
 namespace seqrec {
@@ -23,9 +24,9 @@ struct CrossEntropyWorkspace {
 /// chunk x N, never batch x n x N. Returns scale * sum of (logsumexp - r_y); writes dL/dH into dH
 /// and adds dL/dE (dense GEMM) into *dE when given.
 template <typename T>
-double cross_entropy_loss(const ConstRef<T>& H, const Matrix<T>& E, const std::vector<ItemId>& pos,
-                          T scale, Buffer<T>& dH, Matrix<T>* dE, CrossEntropyWorkspace<T>& ws,
-                          Index chunk = 256) {
+double cross_entropy_loss(const ConstRef<T>& H, const ConstRef<T>& E,
+                          const std::vector<ItemId>& pos, T scale, Buffer<T>& dH, Param<T>* dE,
+                          CrossEntropyWorkspace<T>& ws, Index chunk = 256) {
     const Index N = E.rows() - 1, d = H.cols();
     const auto items = E.bottomRows(N);  // rows 1..N
     dH.setZero(H.rows(), d);

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "seqrec/core/param.hpp"
 #include "seqrec/core/rng.hpp"
 #include "seqrec/data/transition_graph.hpp"
 #include "seqrec/kernels/gemm.hpp"
@@ -95,9 +96,9 @@ struct DistillationWorkspace {
 /// z_hj = u_h . E[j]; loss = lambda * sum_h CE(p^T(.|i_h), softmax(z_h / tau)) (6.4)-(6.6).
 /// Adds dL/dE into *dE (B.15). Cost O(|ids| N d), like the CE output layer.
 template <typename T>
-double distillation_loss(const Matrix<T>& E, const std::vector<ItemId>& ids,
+double distillation_loss(const ConstRef<T>& E, const std::vector<ItemId>& ids,
                          const TransitionTeacher& teacher, const DistillationOptions& o,
-                         double dropout, T scale, Matrix<T>* dE, DistillationWorkspace<T>& ws,
+                         double dropout, T scale, Param<T>* dE, DistillationWorkspace<T>& ws,
                          Rng* rng) {
     const Index N = E.rows() - 1, d = E.cols(), H = Index(ids.size());
     if (H == 0 || o.lambda == 0.0) return 0.0;

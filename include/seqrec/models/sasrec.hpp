@@ -13,6 +13,7 @@
 
 #include "seqrec/core/error.hpp"
 #include "seqrec/core/param.hpp"
+#include "seqrec/core/param_arena.hpp"
 #include "seqrec/data/sampler.hpp"
 #include "seqrec/layers/embedding.hpp"
 #include "seqrec/layers/encoder.hpp"
@@ -156,7 +157,29 @@ public:
         encoder = Encoder<T>(cfg.blocks, cfg.dim, cfg.ln_eps, make(1));
         if (cfg.multi_query)
             long_encoder = Encoder<T>(cfg.blocks, cfg.dim, cfg.ln_eps, make(cfg.query_window));
+        arena_.bind(*this);
     }
+    SASRec(const SASRec& o)
+        : config(o.config),
+          embedding(o.embedding),
+          encoder(o.encoder),
+          long_encoder(o.long_encoder) {
+        arena_.bind(*this);
+    }
+    SASRec(SASRec&&) noexcept = default;  // the arena's heap block moves with the views into it
+    /// Copies weights in place when the layouts match (no allocation), else rebuilds.
+    SASRec& operator=(const SASRec& o) {
+        if (this == &o) return *this;
+        if (!arena_.same_layout(o.arena_)) return *this = SASRec(o);
+        config = o.config;
+        arena_.copy_values(o.arena_);
+        return *this;
+    }
+    SASRec& operator=(SASRec&&) noexcept = default;
+
+    /// Every parameter in one vector (core/param_arena.hpp).
+    ParamArena<T>& params() { return arena_; }
+    const ParamArena<T>& params() const { return arena_; }
 
     static const char* kind() { return "sasrec"; }
     Index num_items() const { return config.num_items; }
@@ -165,16 +188,14 @@ public:
     /// Glorot-uniform for embeddings and kernels, zero biases, LN (1, 0) [C-SASRec]; E[0] = 0;
     /// relative-position tables 0 (RPESA starts as SASRec, MODELS.md 7.2).
     void init(Rng& rng) {
-        for_each_param("", [&](const std::string& name, Mat& m) {
-            const bool is_ln = name.find("gamma") != std::string::npos;
-            const bool is_bias = m.rows() == 1;
-            const bool is_rel = name.find(".rel_") != std::string::npos;
-            const bool is_refine = name.find(".refine.") != std::string::npos;
-            if (is_ln) {
+        for_each_param("", [&](const std::string&, Param<T>& m) {
+            const ParamRole role = m.role();
+            if (role == ParamRole::norm_gain) {
                 m.setOnes();
-            } else if (is_refine && config.refine_identity_init) {
+            } else if (role == ParamRole::refinement && config.refine_identity_init) {
                 m.setIdentity();  // awr_init = identity: M1 starts as c A A^T
-            } else if (is_bias || is_rel) {
+            } else if (role == ParamRole::bias || role == ParamRole::norm_bias ||
+                       role == ParamRole::relative_table) {
                 m.setZero();
             } else {
                 const double limit = std::sqrt(6.0 / double(m.rows() + m.cols()));
@@ -188,7 +209,7 @@ public:
     /// A model of the same shapes with every parameter 0: the gradient buffer.
     SASRec zeros_like() const {
         SASRec g = *this;
-        zero_params<T>(g);
+        g.arena_.set_zero();
         return g;
     }
 
@@ -242,8 +263,8 @@ public:
     }
 
     /// The output item table (N+1 x d) used by the losses: scores are Ĥ_t · E[i] (1.3).
-    const Mat& output_items() const { return embedding.E; }
-    Mat& output_items() { return embedding.E; }
+    const Param<T>& output_items() const { return embedding.E; }
+    Param<T>& output_items() { return embedding.E; }
 
     /// The last n items of a history (the model's window).
     std::vector<ItemId> clip_window(const std::vector<ItemId>& history) const {
@@ -258,6 +279,9 @@ public:
         encoder.for_each_param(prefix, f);
         if (config.multi_query) long_encoder.for_each_param(prefix + "long.", f);
     }
+
+private:
+    ParamArena<T> arena_;
 };
 
 }  // namespace seqrec

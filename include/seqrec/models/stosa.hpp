@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "seqrec/core/param.hpp"
+#include "seqrec/core/param_arena.hpp"
 #include "seqrec/data/sampler.hpp"
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/layers/stochastic_embedding.hpp"
@@ -123,7 +124,25 @@ public:
             blocks.back().attn.refine =
                 AttentionRefinement<T>(cfg.refine, cfg.maxlen, cfg.refine_scale);
         }
+        arena_.bind(*this);
     }
+    Stosa(const Stosa& o) : config(o.config), embedding(o.embedding), blocks(o.blocks) {
+        arena_.bind(*this);
+    }
+    Stosa(Stosa&&) noexcept = default;  // the arena's heap block moves with the views into it
+    /// Copies weights in place when the layouts match (no allocation), else rebuilds.
+    Stosa& operator=(const Stosa& o) {
+        if (this == &o) return *this;
+        if (!arena_.same_layout(o.arena_)) return *this = Stosa(o);
+        config = o.config;
+        arena_.copy_values(o.arena_);
+        return *this;
+    }
+    Stosa& operator=(Stosa&&) noexcept = default;
+
+    /// Every parameter in one vector (core/param_arena.hpp).
+    ParamArena<T>& params() { return arena_; }
+    const ParamArena<T>& params() const { return arena_; }
 
     static const char* kind() { return "stosa"; }
     Index num_items() const { return config.num_items; }
@@ -132,12 +151,13 @@ public:
     /// N(0.01, 0.02^2) for every weight matrix and table [C-STOSA], zero biases, LN (1, 0);
     /// padding rows 0 [R].
     void init(Rng& rng) {
-        for_each_param("", [&](const std::string& name, Mat& m) {
-            if (name.find("gamma") != std::string::npos) {
+        for_each_param("", [&](const std::string&, Param<T>& m) {
+            const ParamRole role = m.role();
+            if (role == ParamRole::norm_gain) {
                 m.setOnes();
-            } else if (m.rows() == 1) {
+            } else if (role == ParamRole::bias || role == ParamRole::norm_bias) {
                 m.setZero();
-            } else if (name.find(".refine.") != std::string::npos && config.refine_identity_init) {
+            } else if (role == ParamRole::refinement && config.refine_identity_init) {
                 m.setIdentity();
             } else {
                 for (Index i = 0; i < m.size(); ++i) m.data()[i] = T(0.01 + 0.02 * rng.normal());
@@ -148,7 +168,7 @@ public:
     }
     Stosa zeros_like() const {
         Stosa g = *this;
-        zero_params<T>(g);
+        g.arena_.set_zero();
         return g;
     }
 
@@ -211,6 +231,9 @@ public:
         for (std::size_t b = 0; b < blocks.size(); ++b)
             blocks[b].for_each_param(prefix + "layer" + std::to_string(b) + ".", f);
     }
+
+private:
+    ParamArena<T> arena_;
 };
 
 }  // namespace seqrec

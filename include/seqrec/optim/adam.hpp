@@ -1,16 +1,14 @@
 /// \file optim/adam.hpp
 /// Adam with coupled L2 (PyTorch form: eps added to sqrt(v_hat)), MODELS.md §1.10.
-/// State is keyed by parameter name, so it is independent of addresses.
 #pragma once
 
 #include <cmath>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "seqrec/core/error.hpp"
 #include "seqrec/core/parallel.hpp"
-#include "seqrec/core/param.hpp"
+#include "seqrec/core/param_arena.hpp"
 
 namespace seqrec {
 
@@ -31,6 +29,16 @@ struct AdamOptions {
     }
 };
 
+/// What Adam carries from step to step; saved with a checkpoint to resume training.
+template <typename T>
+struct AdamState {
+    long step = 0;
+    Vector<T> m, v;  ///< first and second moments, laid out as the model's ParamArena
+};
+
+/// One loop over flat parameters, gradients and moments (the model's ParamArena and its
+/// gradient twin's). L2 by parameter role: weight_decay on every tensor, l2_emb in addition on
+/// the item and position tables.
 template <typename T>
 class Adam {
 public:
@@ -38,24 +46,32 @@ public:
 
     /// One step: theta -= lr * m_hat / (sqrt(v_hat) + eps). `grad` is the model's gradient twin.
     template <typename Model>
-    void step(Model& model, Model& grad) {
-        ++t_;
-        bind(model, grad);
-        const double bc1 = 1.0 - std::pow(opt_.beta1, double(t_));
-        const double bc2 = 1.0 - std::pow(opt_.beta2, double(t_));
+    void step(Model& model, const Model& grad) {
+        step(model.params(), grad.params());
+    }
+    void step(ParamArena<T>& params, const ParamArena<T>& grads) {
+        SEQREC_CHECK(params.same_layout(grads), ShapeError,
+                     "Adam: model and gradient have different parameter layouts");
+        if (state_.m.size() != params.size()) {  // first step, or a different model
+            state_.m = Vector<T>::Zero(params.size());
+            state_.v = Vector<T>::Zero(params.size());
+        }
+        ++state_.step;
+        const double bc1 = 1.0 - std::pow(opt_.beta1, double(state_.step));
+        const double bc2 = 1.0 - std::pow(opt_.beta2, double(state_.step));
         const T b1 = T(opt_.beta1), b2 = T(opt_.beta2);
         const T step = T(opt_.lr / bc1), inv_bc2 = T(1.0 / bc2), eps = T(opt_.eps);
-        for (const Slot& slot : slots_) {
-            Matrix<T>& theta = *slot.param;
-            const Matrix<T>& g = *slot.grad;
-            State& st = *slot.state;
-            const T decay = T(opt_.weight_decay + (slot.embedding ? opt_.l2_emb : 0.0));
-            T* th = theta.data();
-            T* m = st.m.data();
-            T* v = st.v.data();
-            const T* gp = g.data();
-            const std::ptrdiff_t n = std::ptrdiff_t(theta.size());
-            parallel_elementwise(n, 65536, [&](std::ptrdiff_t i) {
+        T* th = params.data();
+        const T* gp = grads.data();
+        T* m = state_.m.data();
+        T* v = state_.v.data();
+        for (const ParamInfo& p : params.table()) {
+            const bool table =
+                p.role == ParamRole::item_table || p.role == ParamRole::position_table;
+            const T decay = T(opt_.weight_decay + (table ? opt_.l2_emb : 0.0));
+            const std::ptrdiff_t o = std::ptrdiff_t(p.offset);
+            parallel_elementwise(std::ptrdiff_t(p.size()), 65536, [&](std::ptrdiff_t j) {
+                const std::ptrdiff_t i = o + j;
                 const T gi = gp[i] + decay * th[i];
                 m[i] = b1 * m[i] + (T(1) - b1) * gi;
                 v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
@@ -63,55 +79,17 @@ public:
             });
         }
     }
-    long steps() const { return t_; }
+    long steps() const { return state_.step; }
+    const AdamOptions& options() const { return opt_; }
+
+    const AdamState<T>& state() const { return state_; }
+    /// Resumes from a saved state (its moments must match the model's arena on the next step,
+    /// or they restart from zero).
+    void restore(AdamState<T> s) { state_ = std::move(s); }
 
 private:
-    struct State {
-        Matrix<T> m, v;
-    };
-    struct Slot {
-        Matrix<T>* param;
-        const Matrix<T>* grad;
-        State* state;
-        bool embedding;
-    };
-    /// Resolves names to tensors and moments once per (model, gradient) pair, so a step does no
-    /// string work and no allocation; std::map nodes keep State addresses stable.
-    template <typename Model>
-    void bind(Model& model, Model& grad) {
-        if (bound_model_ == &model && bound_grad_ == &grad) {
-            for (const Slot& s : slots_)  // a different model at the same address: rebind
-                if (s.param->size() != s.state->m.size()) return rebind(model, grad);
-            return;
-        }
-        rebind(model, grad);
-    }
-    template <typename Model>
-    void rebind(Model& model, Model& grad) {
-        const auto params = param_list<T>(model);
-        const auto grads = param_list<T>(grad);
-        SEQREC_CHECK(params.size() == grads.size(), ShapeError,
-                     "Adam: model and gradient have different parameter lists");
-        slots_.clear();
-        for (std::size_t p = 0; p < params.size(); ++p) {
-            Matrix<T>& theta = *params[p].value;
-            State& st = state_[params[p].name];
-            if (st.m.size() == 0) {
-                st.m = Matrix<T>::Zero(theta.rows(), theta.cols());
-                st.v = Matrix<T>::Zero(theta.rows(), theta.cols());
-            }
-            slots_.push_back(
-                {&theta, grads[p].value, &st, params[p].name.rfind("embedding.", 0) == 0});
-        }
-        bound_model_ = &model;
-        bound_grad_ = &grad;
-    }
     AdamOptions opt_;
-    std::map<std::string, State> state_;
-    std::vector<Slot> slots_;
-    const void* bound_model_ = nullptr;
-    const void* bound_grad_ = nullptr;
-    long t_ = 0;
+    AdamState<T> state_;
 };
 
 }  // namespace seqrec

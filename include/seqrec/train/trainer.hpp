@@ -13,6 +13,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "seqrec/core/parallel.hpp"
@@ -20,6 +21,7 @@
 #include "seqrec/optim/adam.hpp"
 #include "seqrec/train/early_stopping.hpp"
 #include "seqrec/train/objective.hpp"
+#include "seqrec/train/reducer.hpp"
 
 namespace seqrec {
 
@@ -65,6 +67,9 @@ struct EpochLog {
 /// Callbacks of a training run: the library reports progress through them and never prints.
 struct TrainHooks {
     std::function<void(const EpochLog&)> on_epoch;
+    /// Sums each step's gradient across processes before the optimiser step; nullptr = one
+    /// process. (float: the models train in float.)
+    GradientReducer<float>* reducer = nullptr;
 };
 
 struct TrainResult {
@@ -104,9 +109,14 @@ public:
                       std::size_t count, Adam<T>& adam) {
         prepare(model, split);
         const double loss = train_batch(model, split, epoch, users, count);
+        if (reducer_) reducer_->sum(grads_[0].params().data(), grads_[0].params().size());
         adam.step(model, grads_[0]);
         return loss;
     }
+
+    /// Sums every step's gradient across processes (see train/reducer.hpp); nullptr = none.
+    /// fit() sets it from its hooks.
+    void set_reducer(GradientReducer<T>* r) { reducer_ = r; }
 
     /// Per-split set-up (training users, their seen items, the distillation teacher) and every
     /// per-thread workspace sized for the longest window. Called by the methods above; call it
@@ -123,11 +133,6 @@ public:
             seen_[std::size_t(u)] = sorted_unique(split.train[std::size_t(u)]);
         }
         grads_.assign(std::size_t(opt_.chunks), model.zeros_like());
-        grad_lists_.clear();
-        for (auto& g : grads_) {
-            grad_lists_.emplace_back();
-            for (const auto& p : param_list<T>(g)) grad_lists_.back().push_back(p.value);
-        }
         chunk_loss_.assign(std::size_t(opt_.chunks), 0.0);
         check_objective(model.config, opt_.loss, opt_.distill);
         distill_setup(model, split);
@@ -138,6 +143,7 @@ public:
 
     /// Trains with early stopping; `model` ends with the best validation weights.
     TrainResult fit(Model& model, const Split& split, const TrainHooks& hooks = {}) {
+        if constexpr (std::is_same<T, float>::value) set_reducer(hooks.reducer);
         TrainResult res;
         Adam<T> adam(opt_.adam);
         Model best = model;
@@ -224,7 +230,7 @@ private:
         std::fill(chunk_loss_.begin(), chunk_loss_.end(), 0.0);
         parallel_for(std::ptrdiff_t(opt_.chunks), 1, [&](std::ptrdiff_t c) {
             Model& g = grads_[std::size_t(c)];
-            for (Matrix<T>* m : grad_lists_[std::size_t(c)]) m->setZero();
+            g.params().set_zero();
             if (std::size_t(c) >= C) return;
             const std::size_t tid = std::size_t(thread_index());
             auto& ws = ws_[tid];
@@ -249,18 +255,15 @@ private:
         return total;
     }
 
-    /// grads_[0] += grads_[c] for c = 1.., element by element in chunk order.
+    /// grads_[0] += grads_[c] for c = 1.., element by element in chunk order, over the flat arenas.
     void reduce_grads() {
-        const auto& lists = grad_lists_;
-        for (std::size_t p = 0; p < lists[0].size(); ++p) {
-            T* dst = lists[0][p]->data();
-            const std::ptrdiff_t n = std::ptrdiff_t(lists[0][p]->size());
-            parallel_elementwise(n, 65536, [&](std::ptrdiff_t i) {
-                T acc = dst[i];
-                for (std::size_t c = 1; c < lists.size(); ++c) acc += lists[c][p]->data()[i];
-                dst[i] = acc;
-            });
-        }
+        T* dst = grads_[0].params().data();
+        const std::ptrdiff_t n = std::ptrdiff_t(grads_[0].params().size());
+        parallel_elementwise(n, 65536, [&](std::ptrdiff_t i) {
+            T acc = dst[i];
+            for (std::size_t c = 1; c < grads_.size(); ++c) acc += grads_[c].params().data()[i];
+            dst[i] = acc;
+        });
     }
 
     TrainOptions opt_;
@@ -268,7 +271,6 @@ private:
     std::vector<Index> users_;
     std::vector<std::vector<ItemId>> seen_;
     std::vector<Model> grads_;
-    std::vector<std::vector<Matrix<T>*>> grad_lists_;  // grads_[c]'s tensors, in visiting order
     std::vector<double> chunk_loss_;
     std::vector<Index> order_;
     EvalWorkspace<Model> eval_ws_;
@@ -277,6 +279,7 @@ private:
     TransitionTeacher teacher_;
     Distillation kd_;
     ObjectiveSpec spec_;
+    GradientReducer<T>* reducer_ = nullptr;
 };
 
 }  // namespace seqrec
