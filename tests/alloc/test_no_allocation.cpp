@@ -7,6 +7,7 @@
 #include <seqrec/seqrec.hpp>
 
 #include "alloc/alloc_counter.hpp"
+#include "support/fixtures.hpp"
 
 using namespace seqrec;
 using seqrec::test::count_allocations;
@@ -14,36 +15,24 @@ using seqrec::test::count_allocations;
 namespace {
 
 const Split& data() {
-    static const Split split = [] {
-        SyntheticOptions o;
-        o.users = 160;
-        o.items = 120;
-        o.min_len = 3;
-        o.max_len = 45;  // longer than maxlen below: clipped windows too
-        return leave_one_out(synthetic_dataset(o));
-    }();
+    static const Split split = test::synthetic_split(160, 120, 3, 45);  // > maxlen: clipped
     return split;
 }
 
 SASRecConfig sasrec_config() {
-    SASRecConfig c;
-    c.num_items = data().num_items;
-    c.maxlen = 30;
-    c.dim = 16;
-    c.blocks = 2;
-    c.heads = 2;
-    c.dropout = 0.2;
-    return c;
+    return test::make_config<SASRecConfig>({{"num_items", data().num_items},
+                                            {"maxlen", 30},
+                                            {"dim", 16},
+                                            {"heads", 2},
+                                            {"dropout", 0.2}});
 }
 
 StosaConfig stosa_config() {
-    StosaConfig c;
-    c.num_items = data().num_items;
-    c.maxlen = 30;
-    c.dim = 16;
-    c.heads = 2;
-    c.attn_dropout = 0.1;
-    return c;
+    return test::make_config<StosaConfig>({{"num_items", data().num_items},
+                                           {"maxlen", 30},
+                                           {"dim", 16},
+                                           {"heads", 2},
+                                           {"attn_dropout", 0.1}});
 }
 
 /// Two batches of different users (and window lengths); returns them in `a`, `b`.
@@ -174,12 +163,7 @@ TEST_CASE("no allocation in steady state: STOSA (+ AWRSR M4)") {
 namespace {
 /// Realistic shapes, where Eigen's GEMM packing blocks outgrow its 128 KiB stack limit.
 Split shaped_split(Index items, Index min_len, Index max_len) {
-    SyntheticOptions o;
-    o.users = 48;
-    o.items = items;
-    o.min_len = min_len;
-    o.max_len = max_len;
-    return leave_one_out(synthetic_dataset(o));
+    return test::synthetic_split(48, items, min_len, max_len);
 }
 
 template <typename Model>
@@ -204,10 +188,8 @@ void check_step_and_eval(Model model, TrainOptions t, const Split& split) {
 
 TEST_CASE("no allocation at ml-1m shape (maxlen 200, d 50, 3,416 items): BCE and CE") {
     const Split split = shaped_split(3416, 150, 260);
-    SASRecConfig c;
-    c.num_items = split.num_items;
-    c.maxlen = 200;
-    c.dim = 50;
+    const auto c = test::make_config<SASRecConfig>(
+        {{"num_items", split.num_items}, {"maxlen", 200}, {"dim", 50}});
     for (LossKind loss : {LossKind::bce, LossKind::ce}) {
         INFO(to_string(loss));
         TrainOptions t;
@@ -218,12 +200,11 @@ TEST_CASE("no allocation at ml-1m shape (maxlen 200, d 50, 3,416 items): BCE and
 
 TEST_CASE("no allocation at Yelp shape (maxlen 50, d 64, 20,033 items): CE + TED") {
     const Split split = shaped_split(20033, 20, 80);
-    SASRecConfig c;
-    c.num_items = split.num_items;
-    c.maxlen = 50;
-    c.dim = 64;
-    c.blocks = 1;
-    c.multi_query = true;
+    const auto c = test::make_config<SASRecConfig>({{"num_items", split.num_items},
+                                                    {"maxlen", 50},
+                                                    {"dim", 64},
+                                                    {"blocks", 1},
+                                                    {"multi_query", true}});
     TrainOptions t;
     t.loss = LossKind::ce;
     t.distill = true;

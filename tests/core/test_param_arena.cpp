@@ -5,19 +5,19 @@
 #include <seqrec/models/sasrec.hpp>
 #include <seqrec/models/stosa.hpp>
 
+#include "support/fixtures.hpp"
+
 using namespace seqrec;
 
 namespace {
 SASRecConfig small() {
-    SASRecConfig c;
-    c.num_items = 9;
-    c.maxlen = 5;
-    c.dim = 6;
-    c.heads = 2;
-    c.multi_query = true;
-    c.max_rel = 3;
-    c.refine = Refinement::value;
-    return c;
+    return test::make_config<SASRecConfig>({{"num_items", 9},
+                                            {"maxlen", 5},
+                                            {"dim", 6},
+                                            {"heads", 2},
+                                            {"multi_query", true},
+                                            {"max_rel", 3},
+                                            {"refine", "value"}});
 }
 /// Every Param of `m` views its own arena, in table order, aligned as a Matrix would be.
 template <typename M>
@@ -99,14 +99,12 @@ TEST_CASE("copies own a new arena; assignment copies values in place; moves keep
 }
 
 TEST_CASE("STOSA binds its arena too (vector of blocks)") {
-    StosaConfig c;
-    c.num_items = 7;
-    c.maxlen = 4;
-    c.dim = 4;
-    c.heads = 2;
-    c.layers = 2;
-    c.refine = Refinement::stochastic;
-    Stosa<float> s(c);
+    Stosa<float> s(test::make_config<StosaConfig>({{"num_items", 7},
+                                                   {"maxlen", 4},
+                                                   {"dim", 4},
+                                                   {"heads", 2},
+                                                   {"layers", 2},
+                                                   {"refine", "stochastic"}}));
     check_bound(s);
     std::vector<Stosa<float>> many(3, s);  // copies, then growth moves them
     many.push_back(s);

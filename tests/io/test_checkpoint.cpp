@@ -8,6 +8,7 @@
 #include <seqrec/models/sasrec.hpp>
 #include <seqrec/models/stosa.hpp>
 
+#include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace seqrec;
@@ -18,12 +19,8 @@ using seqrec::test::TempDir;
 namespace {
 
 SASRec<float> trained_like_model() {
-    SASRecConfig cfg;
-    cfg.num_items = 20;
-    cfg.maxlen = 8;
-    cfg.dim = 8;
-    cfg.heads = 2;
-    SASRec<float> m(cfg);
+    SASRec<float> m(test::make_config<SASRecConfig>(
+        {{"num_items", 20}, {"maxlen", 8}, {"dim", 8}, {"heads", 2}}));
     Rng rng(5);
     m.init(rng);
     return m;
@@ -134,14 +131,12 @@ TEST_CASE("every model kind and variant round-trips: STOSA + M4, MQSA, RPESA + A
     loaded.score_next({1, 2, 3, 9}, b, c);
     CHECK(a == b);
 
-    SASRecConfig cfg;
-    cfg.num_items = 15;
-    cfg.maxlen = 6;
-    cfg.dim = 8;
-    cfg.multi_query = true;
-    cfg.max_rel = 3;
-    cfg.refine = Refinement::value;
-    SASRec<float> m(cfg);
+    SASRec<float> m(test::make_config<SASRecConfig>({{"num_items", 15},
+                                                     {"maxlen", 6},
+                                                     {"dim", 8},
+                                                     {"multi_query", true},
+                                                     {"max_rel", 3},
+                                                     {"refine", "value"}}));
     m.init(rng);
     save_checkpoint(dir.path, m, item_map(15));
     auto lm = load_checkpoint<SASRec<float>>(dir.path);

@@ -11,7 +11,7 @@
 #include <seqrec/layers/multi_head_attention.hpp>
 #include <seqrec/layers/transformer_block.hpp>
 
-#include "support/gradient_check.hpp"
+#include "support/attention_check.hpp"
 
 using namespace seqrec;
 using namespace seqrec::test;
@@ -20,32 +20,30 @@ using Buf = Buffer<double>;
 
 namespace {
 constexpr double kTol = 1e-6;
-
-/// Checks every parameter of `layer` against `loss`, given the analytic gradient twin.
 }  // namespace
 
 TEST_CASE("Linear: backward matches central differences") {
     std::mt19937_64 rng(7);
     Linear<double> fc(5, 3);
-    fill_uniform(fc.W, rng);
-    fill_uniform(fc.b, rng);
-    Mat x(7, 5), r(7, 3);
-    Buf y;
+    randomize(fc, rng);
+    Mat x(7, 5);
     fill_uniform(x, rng);
-    fill_uniform(r, rng);
-    auto loss = [&] {
-        Buf out;
-        fc.forward(x, out);
-        return (out.array() * r.array()).sum();
-    };
+    Buf y;
     fc.forward(x, y);
     CHECK(y.rows() == 7);
     CHECK(y.cols() == 3);
-    Linear<double> g(5, 3);
-    Buf dx;
-    fc.backward(x, r, g, &dx);
-    CHECK(relative_error(dx, numeric_gradient(x, loss)) < kTol);
-    check_param_gradients(fc, g, loss);
+    check_layer_gradients(
+        fc, {&x},
+        [&](const Linear<double>& l, Rng*) {
+            l.forward(x, y);
+            return Mat(y);
+        },
+        [&](const Linear<double>& l, const Mat& r, Linear<double>& g) {
+            Buf dx;
+            l.backward(x, r, g, &dx);
+            return std::vector<Mat>{dx};
+        },
+        7);
 }
 
 TEST_CASE("gradient check detects a wrong backward") {
@@ -74,26 +72,27 @@ TEST_CASE("gradient check detects a wrong backward") {
 
 TEST_CASE("LayerNorm: backward matches central differences") {
     std::mt19937_64 rng(9);
-    LayerNorm<double> ln(6), g(6);
-    fill_uniform(ln.gamma, rng, 0.5, 1.5);
-    fill_uniform(ln.beta, rng);
-    Mat x(5, 6), r(5, 6);
+    LayerNorm<double> ln(6);
+    randomize(ln, rng);
+    Mat x(5, 6);
     fill_uniform(x, rng, -2, 2);
-    fill_uniform(r, rng);
-    auto loss = [&] {
-        Buf out;
-        ln.forward(x, out);
-        return (out.array() * r.array()).sum();
-    };
     LayerNorm<double>::Cache c;
-    Buf y, dx;
+    Buf y;
     ln.forward(x, y, &c);
     CHECK(std::abs(((y.row(0).array() - ln.beta.row(0).array()) / ln.gamma.row(0).array()).mean()) <
           1e-9);
-    zero_params<double>(g);
-    ln.backward(r, c, g, dx);
-    CHECK(relative_error(dx, numeric_gradient(x, loss)) < kTol);
-    check_param_gradients(ln, g, loss);
+    check_layer_gradients(
+        ln, {&x},
+        [&](const LayerNorm<double>& l, Rng*) {
+            l.forward(x, y, &c);
+            return Mat(y);
+        },
+        [&](const LayerNorm<double>& l, const Mat& r, LayerNorm<double>& g) {
+            Buf dx;
+            l.backward(r, c, g, dx);
+            return std::vector<Mat>{dx};
+        },
+        9);
 }
 
 TEST_CASE("causal softmax: rows sum to 1 on the allowed set and backward matches") {
@@ -124,33 +123,27 @@ TEST_CASE("FeedForward: backward matches central differences (relu and gelu, dro
             CAPTURE(p);
             std::mt19937_64 rng(11);
             FeedForward<double> ffn(4, 5, act, p);
-            fill_uniform(ffn.fc1.W, rng);
-            fill_uniform(ffn.fc1.b, rng);
-            fill_uniform(ffn.fc2.W, rng);
-            fill_uniform(ffn.fc2.b, rng);
-            FeedForward<double> g = ffn;
-            zero_params<double>(g);
-            Mat Y(6, 4), r(6, 4);
+            randomize(ffn, rng);
+            Mat Y(6, 4);
             fill_uniform(Y, rng);
-            fill_uniform(r, rng);
-            auto loss = [&] {
-                Rng drop(99);
-                FeedForward<double>::Cache c;
-                Buf F;
-                ffn.forward(Y, F, c, &drop);
-                return (F.array() * r.array()).sum();
-            };
-            Rng drop(99);
             FeedForward<double>::Cache c;
             Buf F;
-            ffn.forward(Y, F, c, &drop);
-            // Stay away from the ReLU kink (MODELS.md §8.11).
-            REQUIRE(c.pre.cwiseAbs().minCoeff() > 1e-4);
+            auto forward = [&](const FeedForward<double>& f, Rng* drop) {
+                f.forward(Y, F, c, drop);
+                return Mat(F);
+            };
+            Rng drop(11);
+            forward(ffn, &drop);
+            REQUIRE(c.pre.cwiseAbs().minCoeff() > 1e-4);  // away from the ReLU kink (§8.11)
             if (p > 0) CHECK((c.mask1.array() == 0).any());
-            Buf dF(r), dY(Mat::Zero(6, 4));
-            ffn.backward(dF, Y, c, g, dY);
-            CHECK(relative_error(dY, numeric_gradient(Y, loss)) < kTol);
-            check_param_gradients(ffn, g, loss);
+            check_layer_gradients(
+                ffn, {&Y}, forward,
+                [&](const FeedForward<double>& f, const Mat& r, FeedForward<double>& g) {
+                    Buf dF(r), dY(Mat::Zero(6, 4));
+                    f.backward(dF, Y, c, g, dY);
+                    return std::vector<Mat>{dY};
+                },
+                11);
         }
     }
 }
@@ -164,29 +157,9 @@ TEST_CASE("MultiHeadAttention: backward matches central differences") {
                 CAPTURE(L);
                 std::mt19937_64 rng(12);
                 MultiHeadAttention<double> attn(4, heads, p);
-                attn.for_each_param("", [&](const std::string&, auto& m) { fill_uniform(m, rng); });
-                MultiHeadAttention<double> g = attn;
-                zero_params<double>(g);
-                Mat Z(L, 4), X(L, 4), r(L, 4);
-                fill_uniform(Z, rng);
-                fill_uniform(X, rng);
-                fill_uniform(r, rng);
-                auto loss = [&] {
-                    Rng drop(5);
-                    MultiHeadAttention<double>::Cache c;
-                    Buf O;
-                    attn.forward(Z, X, O, c, &drop);
-                    return (O.array() * r.array()).sum();
-                };
-                Rng drop(5);
-                MultiHeadAttention<double>::Cache c;
-                Buf O;
-                attn.forward(Z, X, O, c, &drop);
-                Buf dZ(Mat::Zero(L, 4)), dX(Mat::Zero(L, 4));
-                attn.backward(r, Z, X, c, g, dZ, dX);
-                CHECK(relative_error(dZ, numeric_gradient(Z, loss)) < kTol);
-                CHECK(relative_error(dX, numeric_gradient(X, loss)) < kTol);
-                check_param_gradients(attn, g, loss);
+                randomize(attn, rng);
+                Mat Z = random_input(L, 4, rng), X = random_input(L, 4, rng);
+                check_attention_gradients(attn, Z, X);
             }
         }
     }
@@ -214,32 +187,9 @@ TEST_CASE("TransformerBlock: backward matches central differences") {
         CAPTURE(p);
         std::mt19937_64 rng(14);
         TransformerBlock<double> block(4, 2, p, Activation::gelu, 1e-8);
-        block.for_each_param("", [&](const std::string& name, auto& m) {
-            if (name.find("gamma") != std::string::npos)
-                fill_uniform(m, rng, 0.5, 1.5);
-            else
-                fill_uniform(m, rng);
-        });
-        TransformerBlock<double> g = block;
-        zero_params<double>(g);
-        Mat X(5, 4), r(5, 4);
-        fill_uniform(X, rng);
-        fill_uniform(r, rng);
-        auto loss = [&] {
-            Rng drop(21);
-            TransformerBlock<double>::Cache c;
-            Buf out;
-            block.forward(X, out, c, &drop);
-            return (out.array() * r.array()).sum();
-        };
-        Rng drop(21);
-        TransformerBlock<double>::Cache c;
-        Buf out, dX;
-        block.forward(X, out, c, &drop);
-        Buf dout(r);
-        block.backward(dout, X, c, g, dX);
-        CHECK(relative_error(dX, numeric_gradient(X, loss)) < kTol);
-        check_param_gradients(block, g, loss);
+        randomize(block, rng);
+        Mat X = random_input(5, 4, rng);
+        check_block_gradients(block, X);
     }
 }
 

@@ -5,6 +5,7 @@
 #include <seqrec/models/sasrec.hpp>
 #include <seqrec/train/objective.hpp>
 
+#include "support/fixtures.hpp"
 #include "support/gradient_check.hpp"
 
 using namespace seqrec;
@@ -15,24 +16,11 @@ using Buf = Buffer<double>;
 namespace {
 
 SASRec<double> small_model(double dropout, std::uint64_t seed) {
-    SASRecConfig cfg;
-    cfg.num_items = 9;
-    cfg.maxlen = 6;
-    cfg.dim = 4;
-    cfg.blocks = 2;
-    cfg.heads = 2;
-    cfg.dropout = dropout;
-    SASRec<double> m(cfg);
+    SASRec<double> m(make_config<SASRecConfig>(
+        {{"num_items", 9}, {"maxlen", 6}, {"dim", 4}, {"heads", 2}, {"dropout", dropout}}));
     Rng rng(seed);
     m.init(rng);
-    // Non-degenerate LN gains and biases (init sets them to 1 / 0).
-    std::mt19937_64 g(seed);
-    m.for_each_param("", [&](const std::string& name, auto& p) {
-        if (name.find("gamma") != std::string::npos)
-            fill_uniform(p, g, 0.7, 1.3);
-        else if (p.rows() == 1)
-            fill_uniform(p, g, -0.2, 0.2);
-    });
+    perturb_constants(m, seed, 0.2);
     return m;
 }
 
@@ -94,14 +82,8 @@ TEST_CASE("SASRec + loss: every parameter gradient matches central differences")
 }
 
 TEST_CASE("SASRec: sampled check on a larger item table (>= 50 entries)") {
-    SASRecConfig cfg;
-    cfg.num_items = 300;
-    cfg.maxlen = 8;
-    cfg.dim = 6;
-    cfg.blocks = 1;
-    cfg.heads = 1;
-    cfg.dropout = 0.2;
-    SASRec<double> model(cfg);
+    SASRec<double> model(make_config<SASRecConfig>(
+        {{"num_items", 300}, {"maxlen", 8}, {"dim", 6}, {"blocks", 1}, {"dropout", 0.2}}));
     Rng init(4);
     model.init(init);
     TrainSample s;

@@ -5,19 +5,13 @@
 #include <seqrec/models/stosa.hpp>
 #include <seqrec/train/objective.hpp>
 
-#include "support/gradient_check.hpp"
+#include "support/fixtures.hpp"
+#include "support/layer_check.hpp"
 
 using namespace seqrec;
 using namespace seqrec::test;
 using Mat = Matrix<double>;
 using Buf = Buffer<double>;
-
-namespace {
-
-void randomize(WassersteinAttention<double>& a, std::mt19937_64& rng) {
-    a.for_each_param("", [&](const std::string&, auto& m) { fill_uniform(m, rng, -0.5, 0.5); });
-}
-}  // namespace
 
 TEST_CASE("Wasserstein attention: backward matches (every refinement, dropout off/on)") {
     for (Refinement m : {Refinement::none, Refinement::simple, Refinement::value,
@@ -28,31 +22,26 @@ TEST_CASE("Wasserstein attention: backward matches (every refinement, dropout of
                 std::mt19937_64 rng(61);
                 WassersteinAttention<double> attn(4, heads, p);
                 attn.refine = AttentionRefinement<double>(m, 7);
-                randomize(attn, rng);
-                WassersteinAttention<double> g = attn;
-                zero_params<double>(g);
+                randomize(attn, rng, 0.5);
                 const Index L = 6;
-                Mat xm(L, 4), xs(L, 4), rm(L, 4), rs(L, 4);
+                Mat xm(L, 4), xs(L, 4);
                 fill_uniform(xm, rng);
                 fill_uniform(xs, rng, 0.5, 1.5);  // covariances away from 0
-                fill_uniform(rm, rng);
-                fill_uniform(rs, rng);
-                auto loss = [&] {
-                    Rng drop(3);
-                    WassersteinAttention<double>::Cache c;
-                    Buf Cm, Cs;
-                    attn.forward(xm, xs, Cm, Cs, c, &drop);
-                    return (Cm.array() * rm.array()).sum() + (Cs.array() * rs.array()).sum();
-                };
-                Rng drop(3);
                 WassersteinAttention<double>::Cache c;
                 Buf Cm, Cs;
-                attn.forward(xm, xs, Cm, Cs, c, &drop);
-                Buf dxm(Mat::Zero(L, 4)), dxs(Mat::Zero(L, 4));
-                attn.backward(rm, rs, xm, xs, c, g, dxm, dxs);
-                CHECK(relative_error(dxm, numeric_gradient(xm, loss)) < 1e-6);
-                CHECK(relative_error(dxs, numeric_gradient(xs, loss)) < 1e-6);
-                check_param_gradients(attn, g, loss);
+                check_layer_gradients(
+                    attn, {&xm, &xs},
+                    [&](const WassersteinAttention<double>& a, Rng* drop) {
+                        a.forward(xm, xs, Cm, Cs, c, drop);
+                        return hcat(Cm, Cs);
+                    },
+                    [&](const WassersteinAttention<double>& a, const Mat& r,
+                        WassersteinAttention<double>& g) {
+                        Buf dxm(Mat::Zero(L, 4)), dxs(Mat::Zero(L, 4));
+                        a.backward(r.leftCols(4), r.rightCols(4), xm, xs, c, g, dxm, dxs);
+                        return std::vector<Mat>{dxm, dxs};
+                    },
+                    3);
             }
         }
     }
@@ -147,17 +136,16 @@ TEST_CASE("STOSA (+AWRSR M1-M4) whole model: every parameter gradient matches") 
                          Refinement::additive, Refinement::stochastic}) {
         for (bool pass : {false, true}) {
             INFO("refine " << std::string(to_string(m)) << " passthrough " << pass);
-            StosaConfig cfg;
-            cfg.num_items = 10;
-            cfg.maxlen = 6;
-            cfg.dim = 4;
-            cfg.layers = 2;
-            cfg.heads = 2;
-            cfg.dropout = 0.2;
-            cfg.attn_dropout = 0.1;
-            cfg.pvn_weight = 0.3;
-            cfg.mean_passthrough = pass;
-            cfg.refine = m;
+            const auto cfg = make_config<StosaConfig>({{"num_items", 10},
+                                                       {"maxlen", 6},
+                                                       {"dim", 4},
+                                                       {"layers", 2},
+                                                       {"heads", 2},
+                                                       {"dropout", 0.2},
+                                                       {"attn_dropout", 0.1},
+                                                       {"pvn_weight", 0.3},
+                                                       {"mean_passthrough", pass},
+                                                       {"refine", to_string(m)}});
             Stosa<double> model(cfg);
             Rng init(5);
             model.init(init);
@@ -209,13 +197,12 @@ TEST_CASE("STOSA (+AWRSR M1-M4) whole model: every parameter gradient matches") 
 }
 
 TEST_CASE("STOSA: causality, scores are -W of the last slot, Wasserstein distance properties") {
-    StosaConfig cfg;
-    cfg.num_items = 12;
-    cfg.maxlen = 8;
-    cfg.dim = 4;
-    cfg.layers = 2;
-    cfg.heads = 2;
-    cfg.refine = Refinement::stochastic;
+    const auto cfg = make_config<StosaConfig>({{"num_items", 12},
+                                               {"maxlen", 8},
+                                               {"dim", 4},
+                                               {"layers", 2},
+                                               {"heads", 2},
+                                               {"refine", "stochastic"}});
     Stosa<double> model(cfg);
     Rng init(3);
     model.init(init);

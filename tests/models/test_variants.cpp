@@ -5,6 +5,7 @@
 #include <seqrec/models/sasrec.hpp>
 #include <seqrec/train/objective.hpp>
 
+#include "support/fixtures.hpp"
 #include "support/gradient_check.hpp"
 
 using namespace seqrec;
@@ -14,27 +15,15 @@ using Buf = Buffer<double>;
 
 namespace {
 SASRecConfig base_config() {
-    SASRecConfig cfg;
-    cfg.num_items = 9;
-    cfg.maxlen = 6;
-    cfg.dim = 4;
-    cfg.blocks = 2;
-    cfg.heads = 2;
-    cfg.dropout = 0.0;
-    return cfg;
+    return make_config<SASRecConfig>(
+        {{"num_items", 9}, {"maxlen", 6}, {"dim", 4}, {"heads", 2}, {"dropout", 0.0}});
 }
 
 SASRec<double> random_model(const SASRecConfig& cfg, std::uint64_t seed) {
     SASRec<double> m(cfg);
     Rng r(seed);
     m.init(r);
-    std::mt19937_64 g(seed);
-    m.for_each_param("", [&](const std::string& name, auto& p) {
-        if (name.find("gamma") != std::string::npos)
-            fill_uniform(p, g, 0.7, 1.3);
-        else if (p.rows() == 1 || name.find(".rel_") != std::string::npos)
-            fill_uniform(p, g, -0.3, 0.3);
-    });
+    perturb_constants(m, seed);
     return m;
 }
 

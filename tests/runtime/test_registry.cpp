@@ -5,6 +5,7 @@
 #include <seqrec/data/synthetic.hpp>
 #include <seqrec/runtime/recipes.hpp>
 
+#include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace seqrec;
@@ -16,7 +17,6 @@ const Dataset& small_data() {
         SyntheticOptions o;
         o.users = 60;
         o.items = 30;
-        o.min_len = 4;
         o.max_len = 12;
         return synthetic_dataset(o);
     }();

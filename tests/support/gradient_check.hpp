@@ -40,23 +40,27 @@ bool gradients_match(const Eigen::MatrixBase<A>& analytic, const Eigen::MatrixBa
     return (diff <= bound).all();
 }
 
+/// d loss / d v by central differences; v is restored.
+template <typename S, typename LossFn>
+double central_difference(S& v, LossFn&& loss) {
+    const S orig = v;
+    const double h = 1e-6 * std::max(1.0, std::abs(double(orig)));
+    v = orig + h;
+    const double up = loss();
+    v = orig - h;
+    const double down = loss();
+    v = orig;
+    return (up - down) / (2 * h);
+}
+
 /// Central-difference gradient of loss() w.r.t. every entry of theta; theta is restored.
 template <typename M, typename LossFn>
 Eigen::Matrix<typename M::Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> numeric_gradient(
     M& theta, LossFn&& loss) {
     Eigen::Matrix<typename M::Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> g(
         theta.rows(), theta.cols());
-    for (Eigen::Index i = 0; i < theta.size(); ++i) {
-        auto& v = theta.data()[i];
-        const auto orig = v;
-        const double h = 1e-6 * std::max(1.0, std::abs(double(orig)));
-        v = orig + h;
-        const double up = loss();
-        v = orig - h;
-        const double down = loss();
-        v = orig;
-        g.data()[i] = (up - down) / (2 * h);
-    }
+    for (Eigen::Index i = 0; i < theta.size(); ++i)
+        g.data()[i] = central_difference(theta.data()[i], loss);
     return g;
 }
 
@@ -81,15 +85,7 @@ double sampled_relative_error(const M& analytic, M& theta, LossFn&& loss, std::s
     }
     Eigen::VectorXd a(Eigen::Index(idx.size())), num(Eigen::Index(idx.size()));
     for (std::size_t k = 0; k < idx.size(); ++k) {
-        auto& v = theta.data()[idx[k]];
-        const auto orig = v;
-        const double h = 1e-6 * std::max(1.0, std::abs(double(orig)));
-        v = orig + h;
-        const double up = loss();
-        v = orig - h;
-        const double down = loss();
-        v = orig;
-        num(Eigen::Index(k)) = (up - down) / (2 * h);
+        num(Eigen::Index(k)) = central_difference(theta.data()[idx[k]], loss);
         a(Eigen::Index(k)) = analytic.data()[idx[k]];
     }
     return relative_error(a, num);

@@ -5,17 +5,14 @@
 #include <seqrec/models/sasrec.hpp>
 #include <seqrec/train/trainer.hpp>
 
+#include "support/fixtures.hpp"
+
 using namespace seqrec;
 
 namespace {
 SASRec<float> fresh_model(Index num_items) {
-    SASRecConfig cfg;
-    cfg.num_items = num_items;
-    cfg.maxlen = 20;
-    cfg.dim = 16;
-    cfg.heads = 2;
-    cfg.dropout = 0.2;
-    SASRec<float> m(cfg);
+    SASRec<float> m(test::make_config<SASRecConfig>(
+        {{"num_items", num_items}, {"maxlen", 20}, {"dim", 16}, {"heads", 2}, {"dropout", 0.2}}));
     Rng rng(9);
     m.init(rng);
     return m;
@@ -24,11 +21,7 @@ SASRec<float> fresh_model(Index num_items) {
 }  // namespace
 
 TEST_CASE("same seed gives bit-identical weights and metrics for 1 and 2 threads") {
-    SyntheticOptions so;
-    so.users = 120;
-    so.items = 60;
-    so.topics = 4;
-    const Split split = leave_one_out(synthetic_dataset(so));
+    const Split split = test::synthetic_split(120, 60, 8, 40, 4);
     TrainOptions o;
     o.epochs = 2;
     o.batch = 32;
@@ -51,11 +44,7 @@ TEST_CASE("same seed gives bit-identical weights and metrics for 1 and 2 threads
 }
 
 TEST_CASE("training on sequential data beats an untrained model by a wide margin") {
-    SyntheticOptions so;
-    so.users = 400;
-    so.items = 80;
-    so.topics = 4;
-    const Split split = leave_one_out(synthetic_dataset(so));
+    const Split split = test::synthetic_split(400, 80, 8, 40, 4);
     auto model = fresh_model(split.num_items);
     const double before = evaluate(model, split, false).get("NDCG@10");
     TrainOptions o;
@@ -88,10 +77,7 @@ struct RecordingReducer final : GradientReducer<float> {
 
 TEST_CASE("the gradient reducer runs once per step on the flat gradient, before Adam") {
     set_threads(2);
-    SyntheticOptions so;
-    so.users = 64;
-    so.items = 40;
-    const Split split = leave_one_out(synthetic_dataset(so));
+    const Split split = test::synthetic_split(64, 40);
     TrainOptions o;
     o.epochs = 1;
     o.batch = 16;

@@ -1,0 +1,68 @@
+/// \file support/attention_check.hpp
+/// The layer harness applied to self-attention (Z, X -> O) and to transformer blocks (X -> Y),
+/// shared by the tests of every attention variant and refinement.
+#pragma once
+
+#include <seqrec/layers/multi_head_attention.hpp>
+#include <seqrec/layers/transformer_block.hpp>
+
+#include "support/layer_check.hpp"
+
+namespace seqrec::test {
+
+/// Gradients of O = attention(Z, X) w.r.t. Z, X and every parameter. Returns O with dropout
+/// stream `seed`.
+inline MatD check_attention_gradients(MultiHeadAttention<double>& attn, MatD& Z, MatD& X,
+                                      std::uint64_t seed = 5) {
+    const Index L = Z.rows(), d = Z.cols();
+    MultiHeadAttention<double>::Cache c;
+    Buffer<double> O;
+    auto forward = [&](const MultiHeadAttention<double>& a, Rng* drop) {
+        a.forward(Z, X, O, c, drop);
+        return MatD(O);
+    };
+    Rng drop(seed);
+    const MatD out = forward(attn, &drop);
+    check_layer_gradients(
+        attn, {&Z, &X}, forward,
+        [&](const MultiHeadAttention<double>& a, const MatD& r, MultiHeadAttention<double>& g) {
+            Buffer<double> dZ(MatD::Zero(L, d)), dX(MatD::Zero(L, d));
+            a.backward(r, Z, X, c, g, dZ, dX);
+            return std::vector<MatD>{dZ, dX};
+        },
+        seed);
+    return out;
+}
+
+/// Gradients of the block output w.r.t. X and every parameter. Returns the output with dropout
+/// stream `seed`.
+inline MatD check_block_gradients(TransformerBlock<double>& block, MatD& X,
+                                  std::uint64_t seed = 21) {
+    TransformerBlock<double>::Cache c;
+    Buffer<double> out;
+    auto forward = [&](const TransformerBlock<double>& b, Rng* drop) {
+        b.forward(X, out, c, drop);
+        return MatD(out);
+    };
+    Rng drop(seed);
+    const MatD y = forward(block, &drop);
+    REQUIRE(c.ffn.pre.cwiseAbs().minCoeff() > 1e-4);  // away from the ReLU kink (§8.11)
+    check_layer_gradients(
+        block, {&X}, forward,
+        [&](const TransformerBlock<double>& b, const MatD& r, TransformerBlock<double>& g) {
+            Buffer<double> dout(r), dX;
+            b.backward(dout, X, c, g, dX);
+            return std::vector<MatD>{dX};
+        },
+        seed);
+    return y;
+}
+
+/// Random inputs of `rows` x `cols` in [-1, 1].
+inline MatD random_input(Index rows, Index cols, std::mt19937_64& rng) {
+    MatD X(rows, cols);
+    fill_uniform(X, rng);
+    return X;
+}
+
+}  // namespace seqrec::test
