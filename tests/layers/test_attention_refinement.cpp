@@ -9,8 +9,6 @@
 
 using namespace seqrec;
 using namespace seqrec::test;
-using Mat = Matrix<double>;
-using Buf = Buffer<double>;
 
 namespace {
 const Refinement kAll[] = {Refinement::simple, Refinement::value, Refinement::additive,

@@ -8,7 +8,6 @@
 
 using namespace seqrec;
 using namespace seqrec::test;
-using Mat = Matrix<double>;
 
 TEST_CASE("cross entropy: multi-chunk path matches central differences and one chunk") {
     std::mt19937_64 rng(77);

@@ -10,8 +10,6 @@
 
 using namespace seqrec;
 using namespace seqrec::test;
-using Mat = Matrix<double>;
-using Buf = Buffer<double>;
 
 namespace {
 

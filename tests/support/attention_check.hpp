@@ -12,23 +12,23 @@ namespace seqrec::test {
 
 /// Gradients of O = attention(Z, X) w.r.t. Z, X and every parameter. Returns O with dropout
 /// stream `seed`.
-inline MatD check_attention_gradients(MultiHeadAttention<double>& attn, MatD& Z, MatD& X,
-                                      std::uint64_t seed = 5) {
+inline Mat check_attention_gradients(MultiHeadAttention<double>& attn, Mat& Z, Mat& X,
+                                     std::uint64_t seed = 5) {
     const Index L = Z.rows(), d = Z.cols();
     MultiHeadAttention<double>::Cache c;
     Buffer<double> O;
     auto forward = [&](const MultiHeadAttention<double>& a, Rng* drop) {
         a.forward(Z, X, O, c, drop);
-        return MatD(O);
+        return Mat(O);
     };
     Rng drop(seed);
-    const MatD out = forward(attn, &drop);
+    const Mat out = forward(attn, &drop);
     check_layer_gradients(
         attn, {&Z, &X}, forward,
-        [&](const MultiHeadAttention<double>& a, const MatD& r, MultiHeadAttention<double>& g) {
-            Buffer<double> dZ(MatD::Zero(L, d)), dX(MatD::Zero(L, d));
+        [&](const MultiHeadAttention<double>& a, const Mat& r, MultiHeadAttention<double>& g) {
+            Buffer<double> dZ(Mat::Zero(L, d)), dX(Mat::Zero(L, d));
             a.backward(r, Z, X, c, g, dZ, dX);
-            return std::vector<MatD>{dZ, dX};
+            return std::vector<Mat>{dZ, dX};
         },
         seed);
     return out;
@@ -36,31 +36,30 @@ inline MatD check_attention_gradients(MultiHeadAttention<double>& attn, MatD& Z,
 
 /// Gradients of the block output w.r.t. X and every parameter. Returns the output with dropout
 /// stream `seed`.
-inline MatD check_block_gradients(TransformerBlock<double>& block, MatD& X,
-                                  std::uint64_t seed = 21) {
+inline Mat check_block_gradients(TransformerBlock<double>& block, Mat& X, std::uint64_t seed = 21) {
     TransformerBlock<double>::Cache c;
     Buffer<double> out;
     auto forward = [&](const TransformerBlock<double>& b, Rng* drop) {
         b.forward(X, out, c, drop);
-        return MatD(out);
+        return Mat(out);
     };
     Rng drop(seed);
-    const MatD y = forward(block, &drop);
+    const Mat y = forward(block, &drop);
     REQUIRE(c.ffn.pre.cwiseAbs().minCoeff() > 1e-4);  // away from the ReLU kink (§8.11)
     check_layer_gradients(
         block, {&X}, forward,
-        [&](const TransformerBlock<double>& b, const MatD& r, TransformerBlock<double>& g) {
+        [&](const TransformerBlock<double>& b, const Mat& r, TransformerBlock<double>& g) {
             Buffer<double> dout(r), dX;
             b.backward(dout, X, c, g, dX);
-            return std::vector<MatD>{dX};
+            return std::vector<Mat>{dX};
         },
         seed);
     return y;
 }
 
 /// Random inputs of `rows` x `cols` in [-1, 1].
-inline MatD random_input(Index rows, Index cols, std::mt19937_64& rng) {
-    MatD X(rows, cols);
+inline Mat random_input(Index rows, Index cols, std::mt19937_64& rng) {
+    Mat X(rows, cols);
     fill_uniform(X, rng);
     return X;
 }

@@ -9,10 +9,15 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <seqrec/core/buffer.hpp>
 #include <seqrec/core/param.hpp>
 #include <vector>
 
 namespace seqrec::test {
+
+/// Test code works in double precision (MODELS.md §8.11).
+using Mat = Matrix<double>;
+using Buf = Buffer<double>;
 
 /// Seeded uniform fill in [lo, hi).
 template <typename M>

@@ -17,8 +17,6 @@
 
 namespace seqrec::test {
 
-using MatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
 /// Random parameters in [-1, 1]; layer-norm gains in [0.5, 1.5] (well away from 0).
 template <typename Layer>
 void randomize(Layer& layer, std::mt19937_64& rng, double scale = 1.0) {
@@ -39,8 +37,8 @@ Layer zero_twin(const Layer& layer) {
 }
 
 /// [a | b]: two outputs of a layer as one matrix, so that one r covers both.
-inline MatD hcat(const MatD& a, const MatD& b) {
-    MatD out(a.rows(), a.cols() + b.cols());
+inline Mat hcat(const Mat& a, const Mat& b) {
+    Mat out(a.rows(), a.cols() + b.cols());
     out << a, b;
     return out;
 }
@@ -49,13 +47,13 @@ inline MatD hcat(const MatD& a, const MatD& b) {
 /// backward(layer, r, grad) -> gradients of <output, r> w.r.t. `inputs`, in order, adding the
 /// parameter gradients into `grad`. `inputs` are perturbed in place by the numeric check.
 template <typename Layer, typename Forward, typename Backward>
-void check_layer_gradients(Layer& layer, std::vector<MatD*> inputs, Forward&& forward,
+void check_layer_gradients(Layer& layer, std::vector<Mat*> inputs, Forward&& forward,
                            Backward&& backward, std::uint64_t seed, double tol = 1e-6) {
     auto run = [&] {
         Rng drop(seed);
-        return MatD(forward(std::as_const(layer), &drop));
+        return Mat(forward(std::as_const(layer), &drop));
     };
-    MatD r = run();
+    Mat r = run();
     std::mt19937_64 rng(seed);
     fill_uniform(r, rng);
     r /= std::sqrt(double(r.size()));  // an O(1) loss keeps the difference noise near 1e-10
@@ -63,7 +61,7 @@ void check_layer_gradients(Layer& layer, std::vector<MatD*> inputs, Forward&& fo
 
     run();  // the cache backward reads
     Layer grad = zero_twin(layer);
-    const std::vector<MatD> d = backward(std::as_const(layer), r, grad);
+    const std::vector<Mat> d = backward(std::as_const(layer), r, grad);
     REQUIRE(d.size() == inputs.size());
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         INFO("input " << i);

@@ -51,15 +51,12 @@ inline const char* to_string(Refinement r) {
 
 template <typename T>
 struct AttentionRefinement {
-    using Mat = Matrix<T>;
-    using Buf = Buffer<T>;
-    using CRef = ConstRef<T>;
     /// Per head and window; reuse across calls.
     struct Cache {
-        Buf Qp, Kp, Rs, Vp;                  // Q', K' (L x n), R_simple (L x L), V' (L x L)
-        Buf U, Zs, G, g;                     // stochastic: U, A W_Sigma, G, sqrt(G) (L x n)
-        Buf nu;                              // stochastic: |U_t|^2 + sum G_t (L x 1)
-        Buf dS, dQ, dK, tmp, dVp, Gam, gam;  // backward scratch
+        Buffer<T> Qp, Kp, Rs, Vp;                  // Q', K' (L x n), R_simple (L x L), V' (L x L)
+        Buffer<T> U, Zs, G, g;                     // stochastic: U, A W_Sigma, G, sqrt(G) (L x n)
+        Buffer<T> nu;                              // stochastic: |U_t|^2 + sum G_t (L x 1)
+        Buffer<T> dS, dQ, dK, tmp, dVp, Gam, gam;  // backward scratch
     };
     Refinement mechanism = Refinement::none;
     Param<T> W1, W2, W3;  ///< simple/additive: W_Q', W_K'; value: + W_V'; stochastic: W_mu, W_Sigma
@@ -76,7 +73,7 @@ struct AttentionRefinement {
     bool enabled() const { return mechanism != Refinement::none; }
 
     /// A (L x L, causal, rows sum to 1) -> R (L x L, zero above the diagonal).
-    void forward(const CRef& A, Buf& R, Cache& c) const {
+    void forward(const ConstRef<T>& A, Buffer<T>& R, Cache& c) const {
         const Index L = A.rows();
         const T s = T(scale);
         if (mechanism == Refinement::stochastic) {
@@ -125,8 +122,8 @@ struct AttentionRefinement {
 
     /// dR (L x L; read on the lower triangle) -> dA (assigned), adding parameter gradients
     /// (B.10)-(B.13). A and R are the forward input and output.
-    void backward(const CRef& A, const CRef& R, const CRef& dR, Cache& c, AttentionRefinement& grad,
-                  Buf& dA) const {
+    void backward(const ConstRef<T>& A, const ConstRef<T>& R, const ConstRef<T>& dR, Cache& c,
+                  AttentionRefinement& grad, Buffer<T>& dA) const {
         const Index L = A.rows();
         const T s = T(scale);
         if (mechanism == Refinement::stochastic) {

@@ -16,8 +16,6 @@ namespace seqrec {
 /// gradient), P (n x d) indexed by slot. A compact window of L items occupies slots n-L..n-1.
 template <typename T>
 struct ItemPositionEmbedding {
-    using Mat = Matrix<T>;
-    using Buf = Buffer<T>;
     Param<T> E, P;
     double dropout = 0.0;
     bool scale = true;  // multiply E by sqrt(d) (SASRec); the output layer uses unscaled E
@@ -35,7 +33,7 @@ struct ItemPositionEmbedding {
     T input_scale() const { return scale ? std::sqrt(T(E.cols())) : T(1); }
 
     /// ids: L <= n item ids in 1..N (compact window); writes X0 (L x d) and its dropout mask.
-    void forward(const std::vector<ItemId>& ids, Buf& X0, Buf& mask, Rng* rng) const {
+    void forward(const std::vector<ItemId>& ids, Buffer<T>& X0, Buffer<T>& mask, Rng* rng) const {
         const Index L = Index(ids.size());
         SEQREC_CHECK(
             L <= maxlen, ShapeError,
@@ -47,7 +45,7 @@ struct ItemPositionEmbedding {
         dropout_forward(X0, mask, dropout, rng);
     }
     /// dX0 is consumed; scatter-adds into grad.E and grad.P.
-    void backward(Buf& dX0, const std::vector<ItemId>& ids, const Buf& mask,
+    void backward(Buffer<T>& dX0, const std::vector<ItemId>& ids, const Buffer<T>& mask,
                   ItemPositionEmbedding& grad) const {
         const Index L = Index(ids.size());
         const T c = input_scale();

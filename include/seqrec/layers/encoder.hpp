@@ -13,13 +13,11 @@ namespace seqrec {
 
 template <typename T>
 struct Encoder {
-    using Buf = Buffer<T>;
-    using CRef = ConstRef<T>;
     struct Cache {
-        std::vector<Buf> xs;  // xs[b] = input of block b, xs[blocks] = last block output
+        std::vector<Buffer<T>> xs;  // xs[b] = input of block b, xs[blocks] = last block output
         std::vector<typename TransformerBlock<T>::Cache> blocks;
         typename LayerNorm<T>::Cache ln_out;
-        Buf out, dx, dnext;
+        Buffer<T> out, dx, dnext;
     };
     std::vector<TransformerBlock<T>> blocks;
     LayerNorm<T> ln_out;
@@ -32,7 +30,7 @@ struct Encoder {
     }
 
     /// X0 (L x d) -> Ĥ (L x d), kept in c.out.
-    const Buf& forward(const CRef& X0, Cache& c, Rng* rng) const {
+    const Buffer<T>& forward(const ConstRef<T>& X0, Cache& c, Rng* rng) const {
         const std::size_t nb = blocks.size();
         c.xs.resize(nb + 1);
         c.blocks.resize(nb);
@@ -43,7 +41,7 @@ struct Encoder {
         return c.out;
     }
     /// dĤ (consumed) -> dL/dX0 (returned reference into the cache); adds parameter gradients.
-    Buf& backward(Buf& dout, Cache& c, Encoder& grad) const {
+    Buffer<T>& backward(Buffer<T>& dout, Cache& c, Encoder& grad) const {
         const std::size_t nb = blocks.size();
         ln_out.backward(dout, c.ln_out, grad.ln_out, c.dx);
         for (std::size_t b = nb; b-- > 0;) {
@@ -53,7 +51,7 @@ struct Encoder {
         return c.dx;
     }
     /// Inference: Ĥ of the last slot (1 x d); the last block computes only its last row.
-    void forward_last(const CRef& X0, Buf& h, Cache& c) const {
+    void forward_last(const ConstRef<T>& X0, Buffer<T>& h, Cache& c) const {
         const std::size_t nb = blocks.size();
         c.xs.resize(nb + 1);
         c.blocks.resize(nb);

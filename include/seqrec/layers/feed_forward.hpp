@@ -14,13 +14,11 @@ namespace seqrec {
 /// Shapes: Y, F (rows x d); W1 (d x inner), W2 (inner x d).
 template <typename T>
 struct FeedForward {
-    using Buf = Buffer<T>;
-    using CRef = ConstRef<T>;
     struct Cache {
-        Buf pre;     // Y W1 + b1 (rows x inner)
-        Buf hidden;  // Drop(act(pre)), the input of W2
-        Buf mask1, mask2;
-        Buf dhidden;  // backward scratch, reused
+        Buffer<T> pre;     // Y W1 + b1 (rows x inner)
+        Buffer<T> hidden;  // Drop(act(pre)), the input of W2
+        Buffer<T> mask1, mask2;
+        Buffer<T> dhidden;  // backward scratch, reused
     };
     Linear<T> fc1, fc2;
     Activation activation = Activation::relu;
@@ -31,7 +29,7 @@ struct FeedForward {
         : fc1(d, inner), fc2(inner, d), activation(act), dropout(p) {}
 
     /// rng == nullptr: evaluation (no dropout).
-    void forward(const CRef& Y, Buf& F, Cache& c, Rng* rng) const {
+    void forward(const ConstRef<T>& Y, Buffer<T>& F, Cache& c, Rng* rng) const {
         fc1.forward(Y, c.pre);
         c.hidden = c.pre.unaryExpr([this](T v) { return activate(activation, v); });
         dropout_forward(c.hidden, c.mask1, dropout, rng);
@@ -39,9 +37,10 @@ struct FeedForward {
         dropout_forward(F, c.mask2, dropout, rng);
     }
     /// dF is consumed (overwritten). Adds parameter grads; adds dL/dY into dY.
-    void backward(Buf& dF, const CRef& Y, Cache& c, FeedForward& grad, Buf& dY) const {
+    void backward(Buffer<T>& dF, const ConstRef<T>& Y, Cache& c, FeedForward& grad,
+                  Buffer<T>& dY) const {
         dropout_backward(dF, c.mask2);
-        Buf& dh = c.dhidden;
+        Buffer<T>& dh = c.dhidden;
         fc2.backward(c.hidden, dF, grad.fc2, &dh);
         dropout_backward(dh, c.mask1);
         dh.array() *= c.pre.unaryExpr([this](T v) { return activate_grad(activation, v); }).array();

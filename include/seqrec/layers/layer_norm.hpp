@@ -14,12 +14,9 @@ namespace seqrec {
 /// (1 x d).
 template <typename T>
 struct LayerNorm {
-    using Mat = Matrix<T>;
-    using Buf = Buffer<T>;
-    using CRef = ConstRef<T>;
     struct Cache {
-        Buf xhat;  // normalised input (rows x d)
-        Buf rstd;  // 1 / sqrt(var + eps) per row (rows x 1)
+        Buffer<T> xhat;  // normalised input (rows x d)
+        Buffer<T> rstd;  // 1 / sqrt(var + eps) per row (rows x 1)
     };
     Param<T> gamma, beta;
     double eps = 1e-8;
@@ -30,7 +27,7 @@ struct LayerNorm {
         gamma.setOnes();
     }
 
-    void forward(const CRef& x, Buf& y, Cache* cache = nullptr) const {
+    void forward(const ConstRef<T>& x, Buffer<T>& y, Cache* cache = nullptr) const {
         const Index rows = x.rows(), d = x.cols();
         y.resize(rows, d);
         if (cache) {
@@ -52,7 +49,7 @@ struct LayerNorm {
         }
     }
     /// (B.1). Adds dgamma, dbeta into grad; writes or adds dx.
-    void backward(const CRef& dy, const Cache& cache, LayerNorm& grad, Buf& dx,
+    void backward(const ConstRef<T>& dy, const Cache& cache, LayerNorm& grad, Buffer<T>& dx,
                   bool accumulate = false) const {
         const Index rows = dy.rows(), d = dy.cols();
         grad.gamma += dy.cwiseProduct(cache.xhat).colwise().sum();

@@ -14,9 +14,6 @@ namespace seqrec {
 /// The layer keeps no cache: backward takes the forward input x, which the caller owns.
 template <typename T>
 struct Linear {
-    using Mat = Matrix<T>;
-    using Buf = Buffer<T>;
-    using CRef = ConstRef<T>;
     Param<T> W, b;
 
     Linear() = default;
@@ -24,13 +21,13 @@ struct Linear {
         : W(d_in, d_out, ParamRole::weight), b(1, d_out, ParamRole::bias) {}
 
     /// y = x W + b. const: threads may share one layer.
-    void forward(const CRef& x, Buf& y) const {
+    void forward(const ConstRef<T>& x, Buffer<T>& y) const {
         y.resize(x.rows(), W.cols());
         gemm_assign(y, x, W);
         y.rowwise() += b.row(0);
     }
     /// Adds dL/dW, dL/db into `grad`; writes (or adds, if accumulate) dL/dx into *dx when given.
-    void backward(const CRef& x, const CRef& dy, Linear& grad, Buf* dx,
+    void backward(const ConstRef<T>& x, const ConstRef<T>& dy, Linear& grad, Buffer<T>* dx,
                   bool accumulate = false) const {
         gemm_add(grad.W, x.transpose(), dy);
         grad.b += dy.colwise().sum();

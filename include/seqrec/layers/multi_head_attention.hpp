@@ -24,18 +24,15 @@ namespace seqrec {
 /// Only the lower triangle of the (L x L) score matrices is computed (triangular products).
 template <typename T>
 struct MultiHeadAttention {
-    using Mat = Matrix<T>;
-    using Buf = Buffer<T>;
-    using CRef = ConstRef<T>;
     struct Cache {
-        Buf Q, K, V;               // projections (L x d)
-        std::vector<Buf> probs;    // A^k before dropout (L x L, upper triangle 0)
-        std::vector<Buf> masks;    // dropout masks on A^k (empty when off)
-        Buf scratch, dQ, dK, dV;   // reused buffers
-        Buf G, Omega, dG;          // relative positions: per-offset scores / weights (L x k+1)
-        std::vector<Buf> refined;  // AWRSR: R^k, replacing A^k in the aggregation
+        Buffer<T> Q, K, V;              // projections (L x d)
+        std::vector<Buffer<T>> probs;   // A^k before dropout (L x L, upper triangle 0)
+        std::vector<Buffer<T>> masks;   // dropout masks on A^k (empty when off)
+        Buffer<T> scratch, dQ, dK, dV;  // reused buffers
+        Buffer<T> G, Omega, dG;         // relative positions: per-offset scores / weights (L x k+1)
+        std::vector<Buffer<T>> refined;  // AWRSR: R^k, replacing A^k in the aggregation
         std::vector<typename AttentionRefinement<T>::Cache> refine;
-        Buf dA;
+        Buffer<T> dA;
     };
     Linear<T> wq, wk, wv;
     Index heads = 1;
@@ -64,7 +61,8 @@ struct MultiHeadAttention {
     Index head_dim() const { return wq.W.cols() / heads; }
 
     /// O = concat_k Drop(softmax_causal(Q_k K_k^T / sqrt(dh))) V_k. rng == nullptr: evaluation.
-    void forward(const CRef& Z, const CRef& X, Buf& O, Cache& c, Rng* rng) const {
+    void forward(const ConstRef<T>& Z, const ConstRef<T>& X, Buffer<T>& O, Cache& c,
+                 Rng* rng) const {
         const Index L = X.rows(), dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
         wq.forward(Z, c.Q);
@@ -74,7 +72,7 @@ struct MultiHeadAttention {
         c.probs.resize(heads);
         c.masks.resize(heads);
         for (Index k = 0; k < heads; ++k) {
-            Buf& A = c.probs[k];
+            Buffer<T>& A = c.probs[k];
             A.resize(L, L);
             A.template triangularView<Eigen::Lower>() =
                 s * c.Q.middleCols(k * dh, dh) * c.K.middleCols(k * dh, dh).transpose();
@@ -84,7 +82,7 @@ struct MultiHeadAttention {
                 add_relative_columns(A, c.G, max_rel, s);
             }
             causal_softmax(A);
-            const Buf* weights = &A;
+            const Buffer<T>* weights = &A;
             if (refine.enabled()) {  // (4.1): R replaces A before dropout
                 c.refined.resize(heads);
                 c.refine.resize(heads);
@@ -108,19 +106,19 @@ struct MultiHeadAttention {
     }
 
     /// (B.3). Adds parameter grads; ADDS dL/dZ into dZ and dL/dX into dX (both L x d, sized).
-    void backward(const CRef& dO, const CRef& Z, const CRef& X, Cache& c, MultiHeadAttention& grad,
-                  Buf& dZ, Buf& dX) const {
+    void backward(const ConstRef<T>& dO, const ConstRef<T>& Z, const ConstRef<T>& X, Cache& c,
+                  MultiHeadAttention& grad, Buffer<T>& dZ, Buffer<T>& dX) const {
         const Index L = X.rows(), d = X.cols(), dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
         c.dQ.resize(L, d);
         c.dK.resize(L, d);
         c.dV.resize(L, d);
         for (Index k = 0; k < heads; ++k) {
-            const Buf& A = c.probs[k];
-            const Buf& mask = c.masks[k];
+            const Buffer<T>& A = c.probs[k];
+            const Buffer<T>& mask = c.masks[k];
             const auto dOk = dO.middleCols(k * dh, dh);
             // dV = Ã^T dO, with Ã = A or R (times the dropout mask).
-            const Buf* weights = refine.enabled() ? &c.refined[k] : &A;
+            const Buffer<T>* weights = refine.enabled() ? &c.refined[k] : &A;
             if (mask.size()) {
                 c.scratch = weights->cwiseProduct(mask);
                 weights = &c.scratch;
@@ -134,7 +132,7 @@ struct MultiHeadAttention {
                 c.dG.noalias() = dOk * rel_v.middleCols(k * dh, dh).transpose();
             }
             // dÃ = dO V^T (lower triangle), dA = dÃ * mask, dS by (B.2). Overwrites scratch.
-            Buf& G = c.scratch;
+            Buffer<T>& G = c.scratch;
             G.resize(L, L);
             G.template triangularView<Eigen::Lower>() =
                 dOk * c.V.middleCols(k * dh, dh).transpose();
@@ -165,7 +163,7 @@ struct MultiHeadAttention {
 
     /// Inference for the last slot only: z (1 x d) is the last row of Z; keys and values from all
     /// L rows of X. Returns o (1 x d). Cost O(L d^2) instead of O(L^2 d).
-    void forward_last(const CRef& z, const CRef& X, Buf& o, Cache& c) const {
+    void forward_last(const ConstRef<T>& z, const ConstRef<T>& X, Buffer<T>& o, Cache& c) const {
         const Index dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
         wq.forward(z, c.Q);
@@ -173,7 +171,7 @@ struct MultiHeadAttention {
         wv.forward(X, c.V);
         o.resize(1, wq.W.cols());
         for (Index k = 0; k < heads; ++k) {
-            Buf& a = c.scratch;
+            Buffer<T>& a = c.scratch;
             // The scaled query goes to a buffer first: as the vector of a GEMV, a scaled
             // expression would be copied to the heap.
             c.dQ = s * c.Q.middleCols(k * dh, dh);

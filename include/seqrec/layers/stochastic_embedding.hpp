@@ -18,13 +18,11 @@ namespace seqrec {
 
 template <typename T>
 struct StochasticEmbedding {
-    using Mat = Matrix<T>;
-    using Buf = Buffer<T>;
     struct Cache {
-        Buf pre_mu, pre_sigma;  // Drop(LN0(.)) before the ELU
-        Buf mask_mu, mask_sigma;
+        Buffer<T> pre_mu, pre_sigma;  // Drop(LN0(.)) before the ELU
+        Buffer<T> mask_mu, mask_sigma;
         typename LayerNorm<T>::Cache ln_mu, ln_sigma;
-        Buf da, tmp;
+        Buffer<T> da, tmp;
     };
     Param<T> E_mu, E_sigma, P_mu, P_sigma;  ///< (N+1) x d tables (row 0 = padding, kept 0); n x d
     LayerNorm<T> ln;                        ///< LN_0, shared by the streams [C-STOSA]
@@ -40,7 +38,7 @@ struct StochasticEmbedding {
           dropout(p) {}
 
     /// ids: compact window (L <= n) in slots n-L..n-1. Writes x_mu, x_sigma (L x d).
-    void forward(const std::vector<ItemId>& ids, Buf& x_mu, Buf& x_sigma, Cache& c,
+    void forward(const std::vector<ItemId>& ids, Buffer<T>& x_mu, Buffer<T>& x_sigma, Cache& c,
                  Rng* rng) const {
         const Index L = Index(ids.size());
         SEQREC_CHECK(L <= P_mu.rows(), ShapeError,
@@ -50,7 +48,7 @@ struct StochasticEmbedding {
         stream(ids, E_sigma, P_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, x_sigma, T(1), c, rng);
     }
     /// dx_mu, dx_sigma (L x d) are consumed; scatter-adds into the tables.
-    void backward(Buf& dx_mu, Buf& dx_sigma, const std::vector<ItemId>& ids, Cache& c,
+    void backward(Buffer<T>& dx_mu, Buffer<T>& dx_sigma, const std::vector<ItemId>& ids, Cache& c,
                   StochasticEmbedding& grad) const {
         stream_back(ids, dx_mu, c.pre_mu, c.mask_mu, c.ln_mu, grad, grad.E_mu, grad.P_mu, c);
         stream_back(ids, dx_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, grad, grad.E_sigma,
@@ -66,9 +64,9 @@ struct StochasticEmbedding {
     }
 
 private:
-    void stream(const std::vector<ItemId>& ids, const Param<T>& E, const Param<T>& P, Buf& pre,
-                Buf& mask, typename LayerNorm<T>::Cache& lnc, Buf& x, T shift, Cache& c,
-                Rng* rng) const {
+    void stream(const std::vector<ItemId>& ids, const Param<T>& E, const Param<T>& P,
+                Buffer<T>& pre, Buffer<T>& mask, typename LayerNorm<T>::Cache& lnc, Buffer<T>& x,
+                T shift, Cache& c, Rng* rng) const {
         const Index L = Index(ids.size());
         c.tmp.resize(L, E.cols());
         for (Index t = 0; t < L; ++t) c.tmp.row(t) = E.row(ids[std::size_t(t)]);
@@ -77,9 +75,9 @@ private:
         dropout_forward(pre, mask, dropout, rng);
         x = pre.unaryExpr([shift](T v) { return elu(v) + shift; });
     }
-    void stream_back(const std::vector<ItemId>& ids, Buf& dx, const Buf& pre, const Buf& mask,
-                     const typename LayerNorm<T>::Cache& lnc, StochasticEmbedding& grad,
-                     Param<T>& gE, Param<T>& gP, Cache& c) const {
+    void stream_back(const std::vector<ItemId>& ids, Buffer<T>& dx, const Buffer<T>& pre,
+                     const Buffer<T>& mask, const typename LayerNorm<T>::Cache& lnc,
+                     StochasticEmbedding& grad, Param<T>& gE, Param<T>& gP, Cache& c) const {
         const Index L = Index(ids.size());
         dx.array() *= pre.unaryExpr([](T v) { return elu_grad(v); }).array();
         dropout_backward(dx, mask);

@@ -14,16 +14,14 @@ namespace seqrec {
 
 template <typename T>
 struct StochasticTransformerBlock {
-    using Buf = Buffer<T>;
-    using CRef = ConstRef<T>;
     struct Cache {
         typename WassersteinAttention<T>::Cache attn;
-        Buf C_mu, C_sigma, mu1, sigma1;  // attention outputs; mu', sigma'
-        Buf m1, m2, m3, m4;              // dropout masks
-        Buf f1, e1, f3, e3, l3;          // FFN pre-activations / hidden
+        Buffer<T> C_mu, C_sigma, mu1, sigma1;  // attention outputs; mu', sigma'
+        Buffer<T> m1, m2, m3, m4;              // dropout masks
+        Buffer<T> f1, e1, f3, e3, l3;          // FFN pre-activations / hidden
         typename LayerNorm<T>::Cache ln1_mu, ln1_sigma, ln2, ln3;
-        Buf d1, d2, d3, d4, dmu1, dsigma1;  // backward scratch
-        Buf de1, de3, dC_mu, dC_sigma;      // backward scratch, reused across windows
+        Buffer<T> d1, d2, d3, d4, dmu1, dsigma1;  // backward scratch
+        Buffer<T> de1, de3, dC_mu, dC_sigma;      // backward scratch, reused across windows
     };
     WassersteinAttention<T> attn;
     Linear<T> o_mu, o_sigma;
@@ -52,8 +50,8 @@ struct StochasticTransformerBlock {
           mean_passthrough(passthrough) {}
 
     /// (x_mu, x_sigma) -> (y_mu, y_sigma), all L x d.
-    void forward(const CRef& x_mu, const CRef& x_sigma, Buf& y_mu, Buf& y_sigma, Cache& c,
-                 Rng* rng) const {
+    void forward(const ConstRef<T>& x_mu, const ConstRef<T>& x_sigma, Buffer<T>& y_mu,
+                 Buffer<T>& y_sigma, Cache& c, Rng* rng) const {
         attn.forward(x_mu, x_sigma, c.C_mu, c.C_sigma, c.attn, rng);
         auto elu_ = [](T v) { return elu(v); };
         // (3.11) sigma' = LN1(Drop(C_sigma W + b) + x_sigma)
@@ -88,23 +86,24 @@ struct StochasticTransformerBlock {
     }
 
     /// dy_mu, dy_sigma consumed; writes dx_mu, dx_sigma.
-    void backward(Buf& dy_mu, Buf& dy_sigma, const CRef& x_mu, const CRef& x_sigma, Cache& c,
-                  StochasticTransformerBlock& grad, Buf& dx_mu, Buf& dx_sigma) const {
+    void backward(Buffer<T>& dy_mu, Buffer<T>& dy_sigma, const ConstRef<T>& x_mu,
+                  const ConstRef<T>& x_sigma, Cache& c, StochasticTransformerBlock& grad,
+                  Buffer<T>& dx_mu, Buffer<T>& dx_sigma) const {
         const Index L = x_mu.rows(), d = x_mu.cols();
         auto elu_d = [](T v) { return elu_grad(v); };
         // covariance stream
         dy_sigma.array() *= c.l3.unaryExpr(elu_d).array();
         ln3.backward(dy_sigma, c.ln3, grad.ln3, c.dsigma1);  // d(sigma') from the residual
-        Buf& dh = c.d4;
+        Buffer<T>& dh = c.d4;
         dh = c.dsigma1;
         dropout_backward(dh, c.m4);
-        Buf& de3 = c.de3;
+        Buffer<T>& de3 = c.de3;
         w4.backward(c.e3, dh, grad.w4, &de3);
         de3.array() *= c.f3.unaryExpr(elu_d).array();
         w3.backward(c.sigma1, de3, grad.w3, &c.dsigma1, true);
         ln1.backward(c.dsigma1, c.ln1_sigma, grad.ln1, dx_sigma);  // dx_sigma = residual part
-        Buf& dC_sigma = c.dC_sigma;
-        Buf& dC_mu = c.dC_mu;
+        Buffer<T>& dC_sigma = c.dC_sigma;
+        Buffer<T>& dC_mu = c.dC_mu;
         dC_mu.setZero(L, d);  // stays 0 with mean passthrough
         c.dsigma1 = dx_sigma;
         dropout_backward(c.dsigma1, c.m2);
@@ -113,10 +112,10 @@ struct StochasticTransformerBlock {
             dx_mu = dy_mu;  // y_mu = x_mu
         } else {
             ln2.backward(dy_mu, c.ln2, grad.ln2, c.dmu1);
-            Buf& dg = c.d3;
+            Buffer<T>& dg = c.d3;
             dg = c.dmu1;
             dropout_backward(dg, c.m3);
-            Buf& de1 = c.de1;
+            Buffer<T>& de1 = c.de1;
             w2.backward(c.e1, dg, grad.w2, &de1);
             de1.array() *= c.f1.unaryExpr(elu_d).array();
             w1.backward(c.mu1, de1, grad.w1, &c.dmu1, true);

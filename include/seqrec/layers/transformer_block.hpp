@@ -17,15 +17,13 @@ namespace seqrec {
 /// model keeps every block's input), so the cache does not copy it.
 template <typename T>
 struct TransformerBlock {
-    using Buf = Buffer<T>;
-    using CRef = ConstRef<T>;
     struct Cache {
-        Buf Z, O, H, Y, F;
+        Buffer<T> Z, O, H, Y, F;
         typename LayerNorm<T>::Cache ln_a, ln_f;
         typename MultiHeadAttention<T>::Cache attn;
         typename FeedForward<T>::Cache ffn;
-        Buf Xbar;        // L-query mean of X (query_window > 1 only)
-        Buf dY, dH, dZ;  // backward scratch
+        Buffer<T> Xbar;        // L-query mean of X (query_window > 1 only)
+        Buffer<T> dY, dH, dZ;  // backward scratch
     };
     LayerNorm<T> ln_a;
     MultiHeadAttention<T> attn;
@@ -47,7 +45,7 @@ struct TransformerBlock {
     }
 
     /// (5.1)-(5.2) on a compact window: Xbar_t = mean of rows max(0, t-L+1)..t.
-    static void window_mean(const CRef& X, Index Lq, Buf& Xbar) {
+    static void window_mean(const ConstRef<T>& X, Index Lq, Buffer<T>& Xbar) {
         Xbar.resize(X.rows(), X.cols());
         for (Index t = 0; t < X.rows(); ++t) {
             const Index lo = std::max<Index>(0, t - Lq + 1);
@@ -55,7 +53,7 @@ struct TransformerBlock {
         }
     }
 
-    void forward(const CRef& X, Buf& Xout, Cache& c, Rng* rng) const {
+    void forward(const ConstRef<T>& X, Buffer<T>& Xout, Cache& c, Rng* rng) const {
         if (query_window > 1) {
             window_mean(X, query_window, c.Xbar);
             ln_a.forward(c.Xbar, c.Z, &c.ln_a);  // (5.3)
@@ -70,7 +68,8 @@ struct TransformerBlock {
     }
 
     /// dXout is consumed. X is this block's forward input. Writes dL/dX into dX.
-    void backward(Buf& dXout, const CRef& X, Cache& c, TransformerBlock& grad, Buf& dX) const {
+    void backward(Buffer<T>& dXout, const ConstRef<T>& X, Cache& c, TransformerBlock& grad,
+                  Buffer<T>& dX) const {
         c.dY = dXout;                                     // residual Y -> X'
         ffn.backward(dXout, c.Y, c.ffn, grad.ffn, c.dY);  // dY += FFN'(dX')
         ln_f.backward(c.dY, c.ln_f, grad.ln_f, c.dH);
@@ -91,7 +90,7 @@ struct TransformerBlock {
     }
 
     /// Inference output of the last slot only (1 x d); X holds all L rows of the block input.
-    void forward_last(const CRef& X, Buf& out, Cache& c) const {
+    void forward_last(const ConstRef<T>& X, Buffer<T>& out, Cache& c) const {
         if (attn.refine.enabled()) {  // refined weights need every row of A: full forward
             forward(X, c.dY, c, nullptr);
             out = c.dY.bottomRows(1);

@@ -21,15 +21,13 @@ namespace seqrec {
 /// Shapes: x_mu, x_sigma, C_mu, C_sigma (L x d), one compact window; heads split columns.
 template <typename T>
 struct WassersteinAttention {
-    using Buf = Buffer<T>;
-    using CRef = ConstRef<T>;
     struct Cache {
-        Buf Qm, Km, Vm, Zq, Zk, Zv, Qs, Ks, Vs;  // projections; Q/K/V sigma = ELU(Z) + 1
-        Buf a, b;                                // sqrt(Q_sigma), sqrt(K_sigma)
-        std::vector<Buf> probs, refined, masks;
+        Buffer<T> Qm, Km, Vm, Zq, Zk, Zv, Qs, Ks, Vs;  // projections; Q/K/V sigma = ELU(Z) + 1
+        Buffer<T> a, b;                                // sqrt(Q_sigma), sqrt(K_sigma)
+        std::vector<Buffer<T>> probs, refined, masks;
         std::vector<typename AttentionRefinement<T>::Cache> refine;
-        Buf W, G, H, dA, dQm, dKm, dVm, dQs, dKs, dVs;  // scratch
-        Buf rq, rk;                                     // per-row norms (L x 1)
+        Buffer<T> W, G, H, dA, dQm, dKm, dVm, dQs, dKs, dVs;  // scratch
+        Buffer<T> rq, rk;                                     // per-row norms (L x 1)
     };
     Linear<T> q_mu, k_mu, v_mu, q_sigma, k_sigma, v_sigma;
     Index heads = 1;
@@ -49,8 +47,8 @@ struct WassersteinAttention {
 
     Index head_dim() const { return q_mu.W.cols() / heads; }
 
-    void forward(const CRef& x_mu, const CRef& x_sigma, Buf& C_mu, Buf& C_sigma, Cache& c,
-                 Rng* rng) const {
+    void forward(const ConstRef<T>& x_mu, const ConstRef<T>& x_sigma, Buffer<T>& C_mu,
+                 Buffer<T>& C_sigma, Cache& c, Rng* rng) const {
         const Index L = x_mu.rows(), d = x_mu.cols(), dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
         auto elu1 = [](T v) { return elu(v) + T(1); };
@@ -77,7 +75,7 @@ struct WassersteinAttention {
             auto rq = c.rq.vector(L), rk = c.rk.vector(L);
             rq = cols(c.Qm).rowwise().squaredNorm() + cols(c.Qs).rowwise().sum();
             rk = cols(c.Km).rowwise().squaredNorm() + cols(c.Ks).rowwise().sum();
-            Buf& A = c.probs[k];
+            Buffer<T>& A = c.probs[k];
             A.resize(L, L);
             // Both products in full, then summed on the triangle: `tri = P1 + P2` without its
             // heap temporaries. Eigen evaluated P1, P2 column-major; the transposed products
@@ -90,7 +88,7 @@ struct WassersteinAttention {
             for (Index t = 0; t < L; ++t)
                 for (Index j = 0; j <= t; ++j) A(t, j) = -s * (rq(t) + rk(j) - T(2) * A(t, j));
             causal_softmax(A);  // (3.6)-(3.7)
-            const Buf* weights = &A;
+            const Buffer<T>* weights = &A;
             if (refine.enabled()) {
                 refine.forward(A, c.refined[k], c.refine[k]);
                 weights = &c.refined[k];
@@ -111,8 +109,9 @@ struct WassersteinAttention {
     }
 
     /// (B.4)-(B.8). dC_mu, dC_sigma given; ADDS dL/dx_mu, dL/dx_sigma (sized L x d).
-    void backward(const CRef& dC_mu, const CRef& dC_sigma, const CRef& x_mu, const CRef& x_sigma,
-                  Cache& c, WassersteinAttention& grad, Buf& dx_mu, Buf& dx_sigma) const {
+    void backward(const ConstRef<T>& dC_mu, const ConstRef<T>& dC_sigma, const ConstRef<T>& x_mu,
+                  const ConstRef<T>& x_sigma, Cache& c, WassersteinAttention& grad,
+                  Buffer<T>& dx_mu, Buffer<T>& dx_sigma) const {
         const Index L = x_mu.rows(), d = x_mu.cols(), dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
         c.dQm.resize(L, d);
@@ -123,8 +122,8 @@ struct WassersteinAttention {
         c.dVs.resize(L, d);
         for (Index k = 0; k < heads; ++k) {
             const auto cols = [&](const auto& m) { return m.middleCols(k * dh, dh); };
-            const Buf& A = c.probs[k];
-            const Buf& mask = c.masks[k];
+            const Buffer<T>& A = c.probs[k];
+            const Buffer<T>& mask = c.masks[k];
             c.W = refine.enabled() ? c.refined[k] : A;
             if (mask.size()) c.W.array() *= mask.array();  // Ã
             // (B.8) dV_mu = Ã^T dC_mu; dV_sigma = (Ã*Ã)^T dC_sigma

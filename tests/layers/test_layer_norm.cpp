@@ -1,0 +1,34 @@
+// LayerNorm (MODELS.md 8.2) through the layer harness.
+#include <doctest/doctest.h>
+
+#include <seqrec/layers/layer_norm.hpp>
+
+#include "support/layer_check.hpp"
+
+using namespace seqrec;
+using namespace seqrec::test;
+
+TEST_CASE("LayerNorm: backward matches central differences") {
+    std::mt19937_64 rng(9);
+    LayerNorm<double> ln(6);
+    randomize(ln, rng);
+    Mat x(5, 6);
+    fill_uniform(x, rng, -2, 2);
+    LayerNorm<double>::Cache c;
+    Buf y;
+    ln.forward(x, y, &c);
+    CHECK(std::abs(((y.row(0).array() - ln.beta.row(0).array()) / ln.gamma.row(0).array()).mean()) <
+          1e-9);
+    check_layer_gradients(
+        ln, {&x},
+        [&](const LayerNorm<double>& l, Rng*) {
+            l.forward(x, y, &c);
+            return Mat(y);
+        },
+        [&](const LayerNorm<double>& l, const Mat& r, LayerNorm<double>& g) {
+            Buf dx;
+            l.backward(r, c, g, dx);
+            return std::vector<Mat>{dx};
+        },
+        9);
+}
