@@ -10,11 +10,9 @@
 #include <vector>
 
 #include "seqrec/core/param.hpp"
-#include "seqrec/kernels/causal_softmax.hpp"
 #include "seqrec/kernels/gemm.hpp"
 #include "seqrec/kernels/relative_position.hpp"
-#include "seqrec/layers/attention_refinement.hpp"
-#include "seqrec/layers/dropout.hpp"
+#include "seqrec/layers/attention_weights.hpp"
 #include "seqrec/layers/linear.hpp"
 
 namespace seqrec {
@@ -25,13 +23,10 @@ namespace seqrec {
 template <typename T>
 struct MultiHeadAttention {
     struct Cache {
-        Buffer<T> Q, K, V;              // projections (L x d)
-        std::vector<Buffer<T>> probs;   // A^k before dropout (L x L, upper triangle 0)
-        std::vector<Buffer<T>> masks;   // dropout masks on A^k (empty when off)
-        Buffer<T> scratch, dQ, dK, dV;  // reused buffers
-        Buffer<T> G, Omega, dG;         // relative positions: per-offset scores / weights (L x k+1)
-        std::vector<Buffer<T>> refined;  // AWRSR: R^k, replacing A^k in the aggregation
-        std::vector<typename AttentionRefinement<T>::Cache> refine;
+        Buffer<T> Q, K, V;                         // projections (L x d)
+        std::vector<AttentionWeights<T>> weights;  // per head: A^k, R^k, dropout mask
+        Buffer<T> scratch, dQ, dK, dV;             // reused buffers
+        Buffer<T> G, Omega, dG;  // relative positions: per-offset scores / weights (L x k+1)
         Buffer<T> dA;
     };
     Linear<T> wq, wk, wv;
@@ -69,10 +64,9 @@ struct MultiHeadAttention {
         wk.forward(X, c.K);
         wv.forward(X, c.V);
         O.resize(L, wq.W.cols());
-        c.probs.resize(heads);
-        c.masks.resize(heads);
+        c.weights.resize(heads);
         for (Index k = 0; k < heads; ++k) {
-            Buffer<T>& A = c.probs[k];
+            Buffer<T>& A = c.weights[k].probs;
             A.resize(L, L);
             A.template triangularView<Eigen::Lower>() =
                 s * c.Q.middleCols(k * dh, dh) * c.K.middleCols(k * dh, dh).transpose();
@@ -81,25 +75,11 @@ struct MultiHeadAttention {
                     c.Q.middleCols(k * dh, dh) * rel_k.middleCols(k * dh, dh).transpose();
                 add_relative_columns(A, c.G, max_rel, s);
             }
-            causal_softmax(A);
-            const Buffer<T>* weights = &A;
-            if (refine.enabled()) {  // (4.1): R replaces A before dropout
-                c.refined.resize(heads);
-                c.refine.resize(heads);
-                refine.forward(A, c.refined[k], c.refine[k]);
-                weights = &c.refined[k];
-            }
-            if (rng && dropout > 0.0) {
-                draw_dropout_mask(c.masks[k], L, L, dropout, *rng);
-                c.scratch = weights->cwiseProduct(c.masks[k]);
-                weights = &c.scratch;
-            } else {
-                c.masks[k].resize(0, 0);
-            }
-            trmm_assign(O.middleCols(k * dh, dh), weights->template triangularView<Eigen::Lower>(),
+            const Buffer<T>& W = c.weights[k].forward(refine, dropout, rng);  // Ã
+            trmm_assign(O.middleCols(k * dh, dh), W.template triangularView<Eigen::Lower>(),
                         c.V.middleCols(k * dh, dh));
             if (relative() && rel_in_value) {  // (7.3): + Omega R^V
-                bin_by_offset(*weights, max_rel, c.Omega);
+                bin_by_offset(W, max_rel, c.Omega);
                 O.middleCols(k * dh, dh).noalias() += c.Omega * rel_v.middleCols(k * dh, dh);
             }
         }
@@ -114,35 +94,25 @@ struct MultiHeadAttention {
         c.dK.resize(L, d);
         c.dV.resize(L, d);
         for (Index k = 0; k < heads; ++k) {
-            const Buffer<T>& A = c.probs[k];
-            const Buffer<T>& mask = c.masks[k];
+            AttentionWeights<T>& aw = c.weights[k];
             const auto dOk = dO.middleCols(k * dh, dh);
             // dV = Ã^T dO, with Ã = A or R (times the dropout mask).
-            const Buffer<T>* weights = refine.enabled() ? &c.refined[k] : &A;
-            if (mask.size()) {
-                c.scratch = weights->cwiseProduct(mask);
-                weights = &c.scratch;
-            }
+            const Buffer<T>& W = aw.weights(refine, c.scratch);
             trmm_assign(c.dV.middleCols(k * dh, dh),
-                        weights->template triangularView<Eigen::Lower>().transpose(), dOk);
+                        W.template triangularView<Eigen::Lower>().transpose(), dOk);
             const bool rel_v_on = relative() && rel_in_value;
             if (rel_v_on) {  // (B.17): dR^V = Omega^T dO; dÃ_tj += dO_t . R^V[delta_tj] below
-                bin_by_offset(*weights, max_rel, c.Omega);
+                bin_by_offset(W, max_rel, c.Omega);
                 grad.rel_v.middleCols(k * dh, dh).noalias() += c.Omega.transpose() * dOk;
                 c.dG.noalias() = dOk * rel_v.middleCols(k * dh, dh).transpose();
             }
-            // dÃ = dO V^T (lower triangle), dA = dÃ * mask, dS by (B.2). Overwrites scratch.
+            // dÃ = dO V^T (lower triangle), then dS through the weight stage. Overwrites scratch.
             Buffer<T>& G = c.scratch;
             G.resize(L, L);
             G.template triangularView<Eigen::Lower>() =
                 dOk * c.V.middleCols(k * dh, dh).transpose();
             if (rel_v_on) add_relative_columns(G, c.dG, max_rel, T(1));
-            if (mask.size()) G.array() *= mask.array();
-            if (refine.enabled()) {  // dR -> dA (B.10)-(B.13)
-                refine.backward(A, c.refined[k], G, c.refine[k], grad.refine, c.dA);
-                std::swap(G, c.dA);
-            }
-            causal_softmax_backward(A, G);
+            aw.backward(refine, G, grad.refine, c.dA);
             G *= s;  // dS * s: dQ = s dS K, dK = s dS^T Q
             trmm_assign(c.dQ.middleCols(k * dh, dh), G.template triangularView<Eigen::Lower>(),
                         c.K.middleCols(k * dh, dh));

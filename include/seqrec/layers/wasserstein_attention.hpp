@@ -10,10 +10,8 @@
 #include <vector>
 
 #include "seqrec/kernels/activations.hpp"
-#include "seqrec/kernels/causal_softmax.hpp"
 #include "seqrec/kernels/gemm.hpp"
-#include "seqrec/layers/attention_refinement.hpp"
-#include "seqrec/layers/dropout.hpp"
+#include "seqrec/layers/attention_weights.hpp"
 #include "seqrec/layers/linear.hpp"
 
 namespace seqrec {
@@ -24,8 +22,7 @@ struct WassersteinAttention {
     struct Cache {
         Buffer<T> Qm, Km, Vm, Zq, Zk, Zv, Qs, Ks, Vs;  // projections; Q/K/V sigma = ELU(Z) + 1
         Buffer<T> a, b;                                // sqrt(Q_sigma), sqrt(K_sigma)
-        std::vector<Buffer<T>> probs, refined, masks;
-        std::vector<typename AttentionRefinement<T>::Cache> refine;
+        std::vector<AttentionWeights<T>> weights;      // per head: A^k, R^k, dropout mask
         Buffer<T> W, G, H, dA, dQm, dKm, dVm, dQs, dKs, dVs;  // scratch
         Buffer<T> rq, rk;                                     // per-row norms (L x 1)
     };
@@ -65,17 +62,14 @@ struct WassersteinAttention {
         c.b = c.Ks.cwiseSqrt();
         C_mu.resize(L, d);
         C_sigma.resize(L, d);
-        c.probs.resize(heads);
-        c.refined.resize(heads);
-        c.masks.resize(heads);
-        c.refine.resize(heads);
+        c.weights.resize(heads);
         for (Index k = 0; k < heads; ++k) {
             const auto cols = [&](const auto& m) { return m.middleCols(k * dh, dh); };
             // (3.5) expanded: |q|^2 + |k|^2 - 2 q.k + sum Qs + sum Ks - 2 a.b
             auto rq = c.rq.vector(L), rk = c.rk.vector(L);
             rq = cols(c.Qm).rowwise().squaredNorm() + cols(c.Qs).rowwise().sum();
             rk = cols(c.Km).rowwise().squaredNorm() + cols(c.Ks).rowwise().sum();
-            Buffer<T>& A = c.probs[k];
+            Buffer<T>& A = c.weights[k].probs;
             A.resize(L, L);
             // Both products in full, then summed on the triangle: `tri = P1 + P2` without its
             // heap temporaries. Eigen evaluated P1, P2 column-major; the transposed products
@@ -87,22 +81,10 @@ struct WassersteinAttention {
             A.template triangularView<Eigen::Lower>() = (c.G + c.H).transpose();
             for (Index t = 0; t < L; ++t)
                 for (Index j = 0; j <= t; ++j) A(t, j) = -s * (rq(t) + rk(j) - T(2) * A(t, j));
-            causal_softmax(A);  // (3.6)-(3.7)
-            const Buffer<T>* weights = &A;
-            if (refine.enabled()) {
-                refine.forward(A, c.refined[k], c.refine[k]);
-                weights = &c.refined[k];
-            }
-            if (rng && dropout > 0.0) {
-                draw_dropout_mask(c.masks[k], L, L, dropout, *rng);
-                c.W = weights->cwiseProduct(c.masks[k]);
-            } else {
-                c.masks[k].resize(0, 0);
-                c.W = *weights;
-            }
-            trmm_assign(C_mu.middleCols(k * dh, dh), c.W.template triangularView<Eigen::Lower>(),
+            const Buffer<T>& W = c.weights[k].forward(refine, dropout, rng);  // (3.6)-(3.7)
+            trmm_assign(C_mu.middleCols(k * dh, dh), W.template triangularView<Eigen::Lower>(),
                         cols(c.Vm));  // (3.8)
-            c.W.array() = c.W.array().square();
+            c.W = W.array().square();
             trmm_assign(C_sigma.middleCols(k * dh, dh), c.W.template triangularView<Eigen::Lower>(),
                         cols(c.Vs));  // (3.9)
         }
@@ -122,14 +104,12 @@ struct WassersteinAttention {
         c.dVs.resize(L, d);
         for (Index k = 0; k < heads; ++k) {
             const auto cols = [&](const auto& m) { return m.middleCols(k * dh, dh); };
-            const Buffer<T>& A = c.probs[k];
-            const Buffer<T>& mask = c.masks[k];
-            c.W = refine.enabled() ? c.refined[k] : A;
-            if (mask.size()) c.W.array() *= mask.array();  // Ã
+            AttentionWeights<T>& aw = c.weights[k];
+            const Buffer<T>& W = aw.weights(refine, c.W);  // Ã
             // (B.8) dV_mu = Ã^T dC_mu; dV_sigma = (Ã*Ã)^T dC_sigma
             trmm_assign(c.dVm.middleCols(k * dh, dh),
-                        c.W.template triangularView<Eigen::Lower>().transpose(), cols(dC_mu));
-            c.H = c.W.array().square();
+                        W.template triangularView<Eigen::Lower>().transpose(), cols(dC_mu));
+            c.H = W.array().square();
             trmm_assign(c.dVs.middleCols(k * dh, dh),
                         c.H.template triangularView<Eigen::Lower>().transpose(), cols(dC_sigma));
             // dÃ = dC_mu V_mu^T + 2 Ã * (dC_sigma V_sigma^T)
@@ -138,14 +118,9 @@ struct WassersteinAttention {
             c.G.template triangularView<Eigen::Lower>() = cols(dC_mu) * cols(c.Vm).transpose();
             c.H.template triangularView<Eigen::Lower>() = cols(dC_sigma) * cols(c.Vs).transpose();
             for (Index t = 0; t < L; ++t)
-                for (Index j = 0; j <= t; ++j) c.G(t, j) += T(2) * c.W(t, j) * c.H(t, j);
-            if (mask.size()) c.G.array() *= mask.array();  // dR
-            if (refine.enabled()) {
-                refine.backward(A, c.refined[k], c.G, c.refine[k], grad.refine, c.dA);
-                std::swap(c.G, c.dA);
-            }
-            causal_softmax_backward(A, c.G);  // dS (B.2)
-            c.G *= -s;                        // dD = -s dS (zero above the diagonal)
+                for (Index j = 0; j <= t; ++j) c.G(t, j) += T(2) * W(t, j) * c.H(t, j);
+            aw.backward(refine, c.G, grad.refine, c.dA);  // dS
+            c.G *= -s;                                    // dD = -s dS (zero above the diagonal)
             auto rho = c.rq.vector(L), kappa = c.rk.vector(L);
             rho = c.G.rowwise().sum();
             kappa = c.G.colwise().sum().transpose();
