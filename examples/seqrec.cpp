@@ -129,24 +129,25 @@ Json protocol_json(const EvalOptions& e) {
 }
 
 nlohmann::json read_json_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw IoError(path + ": cannot open config file");
+    const std::string text = read_file(path);
     try {
-        return nlohmann::json::parse(in);
+        return nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
         throw ConfigError(path + ": not valid JSON: " + e.what());
     }
 }
 
-/// The JSON key a model flag sets, by the kind's default config: "--blocks" is "blocks"
-/// (SASRec) or "layers" (STOSA); other flags map '-' to '_'.
-std::string model_key(const std::string& flag, const nlohmann::json& defaults) {
+/// The JSON key a flag sets in a section whose defaults are `defaults`: '-' becomes '_', with a
+/// few synonyms ("--blocks" is "blocks" for SASRec and "layers" for STOSA). "" when none.
+std::string flag_key(const std::string& flag, const nlohmann::json& defaults) {
     static const std::map<std::string, std::vector<std::string>> special = {
         {"blocks", {"blocks", "layers"}},
         {"L", {"query_window"}},
         {"pvn", {"pvn_weight"}},
         {"no-abs-pos", {"abs_pos"}},
-        {"refine-init", {"refine_identity_init"}}};
+        {"refine-init", {"refine_identity_init"}},
+        {"reg", {"weight_decay"}},
+        {"lambda-cad", {"lambda_kd"}}};
     std::string plain = flag;
     for (auto& ch : plain)
         if (ch == '-') ch = '_';
@@ -156,65 +157,34 @@ std::string model_key(const std::string& flag, const nlohmann::json& defaults) {
     return "";
 }
 
-/// Model flags onto the model config, typed by the defaults; a flag the kind does not have is
-/// a usage error.
-void apply_model_flags(const Options& o, const std::string& kind, const nlohmann::json& defaults,
-                       nlohmann::json& model) {
-    static const char* flags[] = {"maxlen",       "dim",          "blocks", "heads",
-                                  "dropout",      "activation",   "L",      "alpha",
-                                  "max-rel",      "no-abs-pos",   "refine", "refine-init",
-                                  "refine-scale", "attn-dropout", "pvn",    "mean-passthrough"};
+/// The given `flags` onto a config section, each parsed by the JSON type of its default.
+/// `what` names the section in the error for a flag it does not have.
+void apply_flags(const Options& o, std::initializer_list<const char*> flags,
+                 const nlohmann::json& defaults, nlohmann::json& out, const std::string& what,
+                 long min_integer) {
     for (const char* flag : flags) {
         if (!o.has(flag)) continue;
-        const std::string key = model_key(flag, defaults);
+        const std::string key = flag_key(flag, defaults);
         if (key.empty())
-            throw UsageError(std::string("--") + flag + " is not an option of model kind '" + kind +
-                             "'");
+            throw UsageError(std::string("--") + flag + " is not an option of " + what);
         const nlohmann::json& d = defaults[key];
         if (key == "refine_identity_init") {
             const std::string v = o.str(flag, "");
             if (v != "host" && v != "identity")
                 throw UsageError("--refine-init must be host or identity, got '" + v + "'");
-            model[key] = v == "identity";
+            out[key] = v == "identity";
         } else if (key == "abs_pos") {
-            model[key] = o.integer(flag, 0, 0, 1) == 0;
+            out[key] = o.integer(flag, 0, 0, 1) == 0;
         } else if (d.is_boolean()) {
-            model[key] = o.integer(flag, 0, 0, 1) == 1;
+            out[key] = o.integer(flag, 0, 0, 1) == 1;
         } else if (d.is_number_integer()) {
-            model[key] = o.integer(flag, 0, -1, 1L << 40);
+            out[key] = o.integer(flag, 0, min_integer, 1L << 62);
         } else if (d.is_number()) {
-            model[key] = o.real(flag);
+            out[key] = o.real(flag);
         } else {
-            model[key] = o.str(flag, "");
+            out[key] = o.str(flag, "");
         }
     }
-}
-
-/// Training flags as a JSON object in the run-config schema.
-nlohmann::json train_flags(const Options& o) {
-    nlohmann::json t = nlohmann::json::object();
-    for (const char* flag : {"epochs", "batch", "seed", "patience", "eval-every"}) {
-        std::string key = flag;
-        if (key == "eval-every") key = "eval_every";
-        if (o.has(flag)) t[key] = o.integer(flag, 0, 0, 1L << 62);
-    }
-    for (const char* flag :
-         {"lr", "beta2", "l2-emb", "weight-decay", "reg", "tau", "lambda-kd", "lambda-cad"}) {
-        static const std::map<std::string, std::string> keys = {{"l2-emb", "l2_emb"},
-                                                                {"weight-decay", "weight_decay"},
-                                                                {"reg", "weight_decay"},
-                                                                {"lambda-kd", "lambda_kd"},
-                                                                {"lambda-cad", "lambda_kd"}};
-        const auto it = keys.find(flag);
-        if (o.has(flag)) t[it != keys.end() ? it->second : flag] = o.real(flag);
-    }
-    for (const char* flag : {"loss", "metric", "eval", "graph", "graph-window"}) {
-        std::string key = flag;
-        if (key == "graph-window") key = "graph_window";
-        if (o.has(flag)) t[key] = o.str(flag, "");
-    }
-    if (o.has("max-eval-users")) t["max_eval_users"] = o.integer("max-eval-users", 0, 0, 1L << 40);
-    return t;
 }
 
 /// recipe < --config file < flags. Returns the run and the recipe's name.
@@ -258,15 +228,23 @@ RunConfig run_config(const Options& o, Index num_items, std::string& recipe_name
                 return m;
             }();
     }
-    const nlohmann::json defaults = model_factory(rc.kind).defaults();
-    apply_model_flags(o, rc.kind, defaults, rc.model);
+    apply_flags(o,
+                {"maxlen", "dim", "blocks", "heads", "dropout", "activation", "L", "alpha",
+                 "max-rel", "no-abs-pos", "refine", "refine-init", "refine-scale", "attn-dropout",
+                 "pvn", "mean-passthrough"},
+                model_factory(rc.kind).defaults(), rc.model, "model kind '" + rc.kind + "'", -1);
     rc.model["num_items"] = num_items;
     // RPESA's k_max follows the window (n - 1) unless it was given.
     const auto rel = recipe_model.find("max_rel");
     if (rel != recipe_model.end() && rel->get<Index>() >= 0 && rc.model["max_rel"] == *rel &&
         recipe_model["maxlen"].get<Index>() - 1 == rel->get<Index>())
         rc.model["max_rel"] = rc.model["maxlen"].get<Index>() - 1;
-    nlohmann::json t = train_flags(o);
+    nlohmann::json t = nlohmann::json::object();
+    apply_flags(o,
+                {"epochs", "batch", "seed", "patience", "eval-every", "lr", "beta2", "l2-emb",
+                 "weight-decay", "reg", "tau", "lambda-kd", "lambda-cad", "loss", "metric", "eval",
+                 "max-eval-users", "graph", "graph-window"},
+                to_json(rc.train), t, "training", 0);
     if (o.has("distill")) {
         const std::string d = o.str("distill", "");
         if (d != "none" && d != "ted" && d != "cad")
@@ -296,7 +274,9 @@ std::string model_label(const Model& m, const TrainOptions& t) {
 /// One progress line per epoch on stderr (the library itself never prints).
 TrainHooks progress_printer(const TrainOptions& t) {
     TrainHooks hooks;
-    hooks.on_epoch = [metric = t.metric, patience = t.patience](const EpochLog& e) {
+    hooks.on_epoch = [metric = t.metric, patience = t.patience,
+                      best = Index(0)](const EpochLog& e) mutable {
+        if (e.best) best = e.epoch;
         char valid[160] = "";
         if (e.validated)
             std::snprintf(valid, sizeof valid, "  valid %s %.4f HR@10 %.4f%s", metric.c_str(),
@@ -305,8 +285,8 @@ TrainHooks progress_printer(const TrainOptions& t) {
                      long(e.epoch), e.loss, valid, e.seconds, e.train_seconds,
                      e.sequences_per_second);
         if (e.stopping)
-            std::fprintf(stderr, "early stop: no %s gain in %ld epochs\n", metric.c_str(),
-                         long(patience));
+            std::fprintf(stderr, "early stop: no %s gain in %ld epochs (best epoch %ld)\n",
+                         metric.c_str(), long(patience), long(best));
     };
     return hooks;
 }
@@ -323,12 +303,10 @@ int cmd_train(const Options& o) {
     const Split split = leave_one_out(ds);
     std::string recipe_name;
     const RunConfig rc = run_config(o, ds.num_items(), recipe_name);
-    const EvalOptions eval = eval_options(o);
     const bool verbose = o.str("quiet", "false") != "true";
     const std::string save = o.str("save", "");
     o.check_all_used();
-    TrainOptions t = rc.train;
-    if (o.has("eval") || o.has("max-eval-users")) t.eval = eval;
+    const TrainOptions& t = rc.train;
 
     auto model = make_model(rc.kind, rc.model, "model config");
     model->check_training(t);

@@ -28,8 +28,9 @@ enum class ParamRole {
 };
 
 /// A parameter tensor: an Eigen row-major matrix view (use it as a matrix), over its own storage
-/// or over a slice of a model's arena. Copies own their storage (a model re-binds its copy);
-/// assigning a Param copies values when the shapes match, and never re-seats a bound view.
+/// or over a slice of a model's arena. Copies own their storage (a model re-binds its copy).
+/// Assigning a Param of the same shape copies values (a bound view stays where it is); a
+/// different shape makes this Param an owning copy, which the model must re-bind.
 template <typename T>
 class Param : public Eigen::Map<Matrix<T>> {
 public:

@@ -143,7 +143,11 @@ public:
 
     /// Trains with early stopping; `model` ends with the best validation weights.
     TrainResult fit(Model& model, const Split& split, const TrainHooks& hooks = {}) {
-        if constexpr (std::is_same<T, float>::value) set_reducer(hooks.reducer);
+        if constexpr (std::is_same<T, float>::value)
+            set_reducer(hooks.reducer);
+        else
+            SEQREC_CHECK(!hooks.reducer, ConfigError,
+                         "TrainHooks::reducer sums float gradients; this model trains in double");
         TrainResult res;
         Adam<T> adam(opt_.adam);
         Model best = model;
