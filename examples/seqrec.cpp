@@ -27,6 +27,7 @@ const char* kUsage = R"(usage:
                [--eval-every N] [--beta2 X] [--l2-emb X] [--weight-decay X] [--reg X]
                [--activation relu|gelu] [--max-eval-users N] [--quiet]
                MQSA:  [--L 3] [--alpha 0.5]        RPESA: [--max-rel N] [--no-abs-pos 1]
+               attention scores: [--attention dot|relative|alibi]  (relative = RPESA)
                distillation: [--distill none|ted|cad] [--tau 0.1] [--lambda-kd 0.1]
                              [--graph transition|cooccurrence] [--graph-window truncated|full]
                AWRSR: [--refine none|simple|value|additive|stochastic] [--refine-init host|identity]
@@ -230,8 +231,8 @@ RunConfig run_config(const Options& o, Index num_items, std::string& recipe_name
     }
     apply_flags(o,
                 {"maxlen", "dim", "blocks", "heads", "dropout", "activation", "L", "alpha",
-                 "max-rel", "no-abs-pos", "refine", "refine-init", "refine-scale", "attn-dropout",
-                 "pvn", "mean-passthrough"},
+                 "attention", "max-rel", "no-abs-pos", "refine", "refine-init", "refine-scale",
+                 "attn-dropout", "pvn", "mean-passthrough"},
                 model_factory(rc.kind).defaults(), rc.model, "model kind '" + rc.kind + "'", -1);
     rc.model["num_items"] = num_items;
     // RPESA's k_max follows the window (n - 1) unless it was given.

@@ -132,6 +132,7 @@ TEST_CASE("no allocation in steady state: MQSA-TED") {
 
 TEST_CASE("no allocation in steady state: RPESA-CAD") {
     SASRecConfig c = sasrec_config();
+    c.attention = AttentionKind::relative;
     c.max_rel = 8;
     TrainOptions t;
     t.loss = LossKind::ce;

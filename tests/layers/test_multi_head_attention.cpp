@@ -53,7 +53,8 @@ TEST_CASE("relative-position attention: backward matches central differences") {
                     CAPTURE(p);
                     CAPTURE(heads);
                     std::mt19937_64 rng(31);
-                    MultiHeadAttention<double> attn(4, heads, p, k_max, in_value);
+                    MultiHeadAttention<double> attn(4, heads, p,
+                                                    {AttentionKind::relative, k_max, in_value});
                     randomize(attn, rng);
                     Mat Z = random_input(6, 4, rng), X = random_input(6, 4, rng);
                     check_attention_gradients(attn, Z, X);

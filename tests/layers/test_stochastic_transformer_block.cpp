@@ -45,9 +45,10 @@ TEST_CASE("stochastic embedding and STOSA layer: backward matches (passthrough o
             Rng drop(4);
             StochasticEmbedding<double>::Cache ce;
             StochasticTransformerBlock<double>::Cache cb;
-            Buf xm, xs, ym, ys, dxm, dxs;
+            Buf xm, xs, ym, ys;
             emb.forward(ids, xm, xs, ce, &drop);
             blk.forward(xm, xs, ym, ys, cb, &drop);
+            Buf dxm(Mat::Zero(5, 4)), dxs(Mat::Zero(5, 4));
             Buf dym(rm), dys(rs);
             blk.backward(dym, dys, xm, xs, cb, gb, dxm, dxs);
             emb.backward(dxm, dxs, ids, ce, ge);

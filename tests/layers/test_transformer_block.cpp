@@ -12,7 +12,7 @@ TEST_CASE("TransformerBlock: backward matches central differences") {
     for (double p : {0.0, 0.3}) {
         CAPTURE(p);
         std::mt19937_64 rng(14);
-        TransformerBlock<double> block(4, 2, p, Activation::gelu, 1e-8);
+        TransformerBlock<double> block(block_config(4, 2, p, Activation::gelu));
         randomize(block, rng);
         Mat X = random_input(5, 4, rng);
         check_block_gradients(block, X);
@@ -25,7 +25,9 @@ TEST_CASE("L-query block: backward matches central differences; last row matches
             CAPTURE(Lq);
             CAPTURE(p);
             std::mt19937_64 rng(33);
-            TransformerBlock<double> block(4, 1, p, Activation::relu, 1e-8, Lq);
+            BlockConfig bc = block_config(4, 1, p, Activation::relu);
+            bc.query_window = Lq;
+            TransformerBlock<double> block(bc);
             randomize(block, rng);
             Mat X = random_input(5, 4, rng);
             const Mat out = check_block_gradients(block, X);

@@ -32,10 +32,8 @@ TEST_CASE("Wasserstein attention: backward matches (every refinement, dropout of
                         return hcat(Cm, Cs);
                     },
                     [&](const WassersteinAttention<double>& a, const Mat& r,
-                        WassersteinAttention<double>& g) {
-                        Buf dxm(Mat::Zero(L, 4)), dxs(Mat::Zero(L, 4));
-                        a.backward(r.leftCols(4), r.rightCols(4), xm, xs, c, g, dxm, dxs);
-                        return std::vector<Mat>{dxm, dxs};
+                        WassersteinAttention<double>& g, std::vector<Buf>& d) {
+                        a.backward(r.leftCols(4), r.rightCols(4), xm, xs, c, g, d[0], d[1]);
                     },
                     3);
             }

@@ -81,6 +81,7 @@ TEST_CASE("MQSA (+TED) and RPESA (+CAD): every parameter gradient matches") {
         check_model(mqsa, LossKind::ce, &kd);
         SASRecConfig rp = base_config();
         rp.dropout = p;
+        rp.attention = AttentionKind::relative;
         rp.max_rel = 2;
         SASRec<double> rpesa = random_model(rp, 2);
         check_model(rpesa, LossKind::ce, &kd);
@@ -114,11 +115,11 @@ TEST_CASE("invariants: MQSA L=1 copy, alpha=1, RPESA with zero tables, causality
     mq.query_window = 1;
     mq.alpha = 0.3;
     SASRec<double> m = random_model(mq, 5);
-    m.long_encoder = m.encoder;
+    m.towers[1] = m.towers[0];
     SASRecConfig plain_cfg = base_config();
     SASRec<double> plain(plain_cfg);
     plain.embedding = m.embedding;
-    plain.encoder = m.encoder;
+    plain.towers[0] = m.towers[0];
     const Mat h_mq = m.forward(seq, c, nullptr);
     const Mat h_plain = plain.forward(seq, c, nullptr);
     CHECK(relative_error(h_mq, h_plain) < 1e-14);
@@ -128,11 +129,12 @@ TEST_CASE("invariants: MQSA L=1 copy, alpha=1, RPESA with zero tables, causality
     mq.alpha = 1.0;
     SASRec<double> m1 = random_model(mq, 6);
     plain.embedding = m1.embedding;
-    plain.encoder = m1.encoder;
+    plain.towers[0] = m1.towers[0];
     CHECK(m1.forward(seq, c, nullptr) == plain.forward(seq, c, nullptr));
 
     // 4. RPESA with R^K = R^V = 0 is exactly SASRec.
     SASRecConfig rp = base_config();
+    rp.attention = AttentionKind::relative;
     rp.max_rel = 5;
     SASRec<double> r(rp);
     Rng init(8);
@@ -140,23 +142,24 @@ TEST_CASE("invariants: MQSA L=1 copy, alpha=1, RPESA with zero tables, causality
     SASRec<double> s(base_config());
     s.embedding = r.embedding;
     for (std::size_t b = 0; b < 2; ++b) {
-        s.encoder.blocks[b].ln_a = r.encoder.blocks[b].ln_a;
-        s.encoder.blocks[b].attn.wq = r.encoder.blocks[b].attn.wq;
-        s.encoder.blocks[b].attn.wk = r.encoder.blocks[b].attn.wk;
-        s.encoder.blocks[b].attn.wv = r.encoder.blocks[b].attn.wv;
-        s.encoder.blocks[b].ln_f = r.encoder.blocks[b].ln_f;
-        s.encoder.blocks[b].ffn = r.encoder.blocks[b].ffn;
+        s.towers[0].blocks[b].ln_a = r.towers[0].blocks[b].ln_a;
+        s.towers[0].blocks[b].attn.wq = r.towers[0].blocks[b].attn.wq;
+        s.towers[0].blocks[b].attn.wk = r.towers[0].blocks[b].attn.wk;
+        s.towers[0].blocks[b].attn.wv = r.towers[0].blocks[b].attn.wv;
+        s.towers[0].blocks[b].ln_f = r.towers[0].blocks[b].ln_f;
+        s.towers[0].blocks[b].ffn = r.towers[0].blocks[b].ffn;
     }
-    s.encoder.ln_out = r.encoder.ln_out;
+    s.towers[0].ln_out = r.towers[0].ln_out;
     CHECK(r.forward(seq, c, nullptr) == s.forward(seq, c, nullptr));
 
     // 1. Causality for both variants, and last-slot inference equals the full forward.
     for (SASRec<double>* model : {&m1, &r}) {
         if (model == &r) {
             std::mt19937_64 g(1);
-            for (auto& blk : r.encoder.blocks) {
-                fill_uniform(blk.attn.rel_k, g);
-                fill_uniform(blk.attn.rel_v, g);
+            for (auto& blk : r.towers[0].blocks) {
+                auto& rel = std::get<RelativePositionScores<double>>(blk.attn.scores);
+                fill_uniform(rel.rel_k, g);
+                fill_uniform(rel.rel_v, g);
             }
         }
         m1.config.alpha = 0.4;

@@ -14,7 +14,6 @@ namespace seqrec::test {
 /// stream `seed`.
 inline Mat check_attention_gradients(MultiHeadAttention<double>& attn, Mat& Z, Mat& X,
                                      std::uint64_t seed = 5) {
-    const Index L = Z.rows(), d = Z.cols();
     MultiHeadAttention<double>::Cache c;
     Buffer<double> O;
     auto forward = [&](const MultiHeadAttention<double>& a, Rng* drop) {
@@ -25,11 +24,8 @@ inline Mat check_attention_gradients(MultiHeadAttention<double>& attn, Mat& Z, M
     const Mat out = forward(attn, &drop);
     check_layer_gradients(
         attn, {&Z, &X}, forward,
-        [&](const MultiHeadAttention<double>& a, const Mat& r, MultiHeadAttention<double>& g) {
-            Buffer<double> dZ(Mat::Zero(L, d)), dX(Mat::Zero(L, d));
-            a.backward(r, Z, X, c, g, dZ, dX);
-            return std::vector<Mat>{dZ, dX};
-        },
+        [&](const MultiHeadAttention<double>& a, const Mat& r, MultiHeadAttention<double>& g,
+            std::vector<Buf>& dIn) { a.backward(r, Z, X, c, g, dIn[0], dIn[1]); },
         seed);
     return out;
 }
@@ -48,13 +44,20 @@ inline Mat check_block_gradients(TransformerBlock<double>& block, Mat& X, std::u
     REQUIRE(c.ffn.pre.cwiseAbs().minCoeff() > 1e-4);  // away from the ReLU kink (§8.11)
     check_layer_gradients(
         block, {&X}, forward,
-        [&](const TransformerBlock<double>& b, const Mat& r, TransformerBlock<double>& g) {
-            Buffer<double> dout(r), dX;
-            b.backward(dout, X, c, g, dX);
-            return std::vector<Mat>{dX};
-        },
+        [&](const TransformerBlock<double>& b, const Mat& r, TransformerBlock<double>& g,
+            std::vector<Buf>& d) { b.backward(r, X, c, g, d[0]); },
         seed);
     return y;
+}
+
+/// A block of width d with `heads` heads, dropout p, activation `act`, LN eps 1e-8.
+inline BlockConfig block_config(Index d, Index heads, double p, Activation act) {
+    BlockConfig c;
+    c.dim = d;
+    c.heads = heads;
+    c.dropout = p;
+    c.activation = act;
+    return c;
 }
 
 /// Random inputs of `rows` x `cols` in [-1, 1].

@@ -2,7 +2,8 @@
 /// One gradient-check harness for every layer (MODELS.md §8.11): the loss is the layer's output
 /// projected on a fixed random matrix r; forward runs with a dropout stream re-seeded on every
 /// call (frozen masks); backward is checked against central differences for every input and
-/// every named parameter, and is run a second time to prove it adds into the gradient twin.
+/// every named parameter, and is run a second time to prove it adds into the gradient twin and
+/// into the input gradients (the layer contract: backward ADDS, the caller zeroes once).
 #pragma once
 
 #include <cmath>
@@ -44,8 +45,9 @@ inline Mat hcat(const Mat& a, const Mat& b) {
 }
 
 /// forward(layer, rng) -> output (and fills whatever cache backward reads);
-/// backward(layer, r, grad) -> gradients of <output, r> w.r.t. `inputs`, in order, adding the
-/// parameter gradients into `grad`. `inputs` are perturbed in place by the numeric check.
+/// backward(layer, r, grad, d) ADDS the gradients of <output, r> w.r.t. `inputs` into d[i]
+/// (sized like the inputs) and the parameter gradients into `grad`. `inputs` are perturbed in
+/// place by the numeric check.
 template <typename Layer, typename Forward, typename Backward>
 void check_layer_gradients(Layer& layer, std::vector<Mat*> inputs, Forward&& forward,
                            Backward&& backward, std::uint64_t seed, double tol = 1e-6) {
@@ -61,23 +63,30 @@ void check_layer_gradients(Layer& layer, std::vector<Mat*> inputs, Forward&& for
 
     run();  // the cache backward reads
     Layer grad = zero_twin(layer);
-    const std::vector<Mat> d = backward(std::as_const(layer), r, grad);
-    REQUIRE(d.size() == inputs.size());
+    std::vector<Buf> d;
+    for (const Mat* x : inputs) d.emplace_back(Mat::Zero(x->rows(), x->cols()));
+    backward(std::as_const(layer), r, grad, d);
+    std::vector<Mat> once_inputs;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         INFO("input " << i);
         CHECK(relative_error(d[i], numeric_gradient(*inputs[i], loss)) < tol);
+        once_inputs.emplace_back(d[i]);
     }
     check_param_gradients(layer, grad, loss);
 
-    // A second backward adds: every parameter gradient doubles.
+    // A second backward adds: every parameter and input gradient doubles.
     Layer once = grad;
     run();
-    backward(std::as_const(layer), r, grad);
+    backward(std::as_const(layer), r, grad, d);
     auto a = param_list<double>(grad);
     auto b = param_list<double>(once);
     for (std::size_t p = 0; p < a.size(); ++p) {
         INFO("second backward, parameter " << a[p].name);
         CHECK(relative_error(*a[p].value, 2.0 * *b[p].value) < 1e-12);
+    }
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        INFO("second backward, input " << i);
+        CHECK(relative_error(Mat(d[i]), 2.0 * once_inputs[i]) < 1e-12);
     }
 }
 

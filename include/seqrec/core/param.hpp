@@ -25,6 +25,7 @@ enum class ParamRole {
     norm_bias,       ///< layer-norm beta
     relative_table,  ///< RPESA's R^K, R^V
     refinement,      ///< AWRSR's n x n matrices
+    preset,          ///< set by its layer's constructor (ALiBi's slopes); init() keeps it
 };
 
 /// A parameter tensor: an Eigen row-major matrix view (use it as a matrix), over its own storage

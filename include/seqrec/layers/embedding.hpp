@@ -44,14 +44,22 @@ struct ItemPositionEmbedding {
         if (positional) X0 += P.bottomRows(L);  // slots n-L..n-1
         dropout_forward(X0, mask, dropout, rng);
     }
-    /// dX0 is consumed; scatter-adds into grad.E and grad.P.
-    void backward(Buffer<T>& dX0, const std::vector<ItemId>& ids, const Buffer<T>& mask,
-                  ItemPositionEmbedding& grad) const {
+    /// From dL/dX0: scatter-adds into grad.E and grad.P. `scratch` holds the masked gradient
+    /// (dropout on), rounded once as the forward's product was.
+    void backward(const ConstRef<T>& dX0, const std::vector<ItemId>& ids, const Buffer<T>& mask,
+                  ItemPositionEmbedding& grad, Buffer<T>& scratch) const {
         const Index L = Index(ids.size());
         const T c = input_scale();
-        dropout_backward(dX0, mask);
-        for (Index t = 0; t < L; ++t) grad.E.row(ids[t]) += c * dX0.row(t);
-        if (positional) grad.P.bottomRows(L) += dX0;
+        auto scatter = [&](const auto& g) {
+            for (Index t = 0; t < L; ++t) grad.E.row(ids[t]) += c * g.row(t);
+            if (positional) grad.P.bottomRows(L) += g;
+        };
+        if (mask.size()) {
+            scratch = dX0.cwiseProduct(mask);
+            scatter(scratch);
+        } else {
+            scatter(dX0);
+        }
     }
     template <typename F>
     void for_each_param(const std::string& prefix, F&& f) {

@@ -23,10 +23,9 @@ struct Encoder {
     LayerNorm<T> ln_out;
 
     Encoder() = default;
-    /// `num_blocks` identical blocks built by `make_block()`.
-    template <typename MakeBlock>
-    Encoder(Index num_blocks, Index d, double ln_eps, MakeBlock&& make_block) : ln_out(d, ln_eps) {
-        for (Index b = 0; b < num_blocks; ++b) blocks.push_back(make_block());
+    /// `num_blocks` blocks of configuration `c`.
+    Encoder(Index num_blocks, const BlockConfig& c) : ln_out(c.dim, c.ln_eps) {
+        for (Index b = 0; b < num_blocks; ++b) blocks.emplace_back(c);
     }
 
     /// X0 (L x d) -> Ĥ (L x d), kept in c.out.
@@ -40,15 +39,17 @@ struct Encoder {
         ln_out.forward(c.xs[nb], c.out, &c.ln_out);
         return c.out;
     }
-    /// dĤ (consumed) -> dL/dX0 (returned reference into the cache); adds parameter gradients.
-    Buffer<T>& backward(Buffer<T>& dout, Cache& c, Encoder& grad) const {
+    /// From dĤ: ADDS parameter gradients into `grad` and dL/dX0 into dX0.
+    void backward(const ConstRef<T>& dout, Cache& c, Encoder& grad, Buffer<T>& dX0) const {
         const std::size_t nb = blocks.size();
+        c.dx.setZero(dout.rows(), dout.cols());
         ln_out.backward(dout, c.ln_out, grad.ln_out, c.dx);
         for (std::size_t b = nb; b-- > 0;) {
+            c.dnext.setZero(dout.rows(), dout.cols());
             blocks[b].backward(c.dx, c.xs[b], c.blocks[b], grad.blocks[b], c.dnext);
             std::swap(c.dx, c.dnext);
         }
-        return c.dx;
+        dX0 += c.dx;
     }
     /// Inference: Ĥ of the last slot (1 x d); the last block computes only its last row.
     void forward_last(const ConstRef<T>& X0, Buffer<T>& h, Cache& c) const {

@@ -18,7 +18,7 @@ struct FeedForward {
         Buffer<T> pre;     // Y W1 + b1 (rows x inner)
         Buffer<T> hidden;  // Drop(act(pre)), the input of W2
         Buffer<T> mask1, mask2;
-        Buffer<T> dhidden;  // backward scratch, reused
+        Buffer<T> dout, dhidden;  // backward scratch, reused
     };
     Linear<T> fc1, fc2;
     Activation activation = Activation::relu;
@@ -36,15 +36,20 @@ struct FeedForward {
         fc2.forward(c.hidden, F);
         dropout_forward(F, c.mask2, dropout, rng);
     }
-    /// dF is consumed (overwritten). Adds parameter grads; adds dL/dY into dY.
-    void backward(Buffer<T>& dF, const ConstRef<T>& Y, Cache& c, FeedForward& grad,
+    /// ADDS parameter grads into `grad` and dL/dY into dY.
+    void backward(const ConstRef<T>& dF, const ConstRef<T>& Y, Cache& c, FeedForward& grad,
                   Buffer<T>& dY) const {
-        dropout_backward(dF, c.mask2);
         Buffer<T>& dh = c.dhidden;
-        fc2.backward(c.hidden, dF, grad.fc2, &dh);
+        dh.setZero(dF.rows(), c.hidden.cols());
+        if (c.mask2.size()) {
+            c.dout = dF.cwiseProduct(c.mask2);
+            fc2.backward(c.hidden, c.dout, grad.fc2, &dh);
+        } else {
+            fc2.backward(c.hidden, dF, grad.fc2, &dh);
+        }
         dropout_backward(dh, c.mask1);
         dh.array() *= c.pre.unaryExpr([this](T v) { return activate_grad(activation, v); }).array();
-        fc1.backward(Y, dh, grad.fc1, &dY, /*accumulate=*/true);
+        fc1.backward(Y, dh, grad.fc1, &dY);
     }
     template <typename F>
     void for_each_param(const std::string& prefix, F&& f) {

@@ -48,13 +48,11 @@ struct LayerNorm {
             }
         }
     }
-    /// (B.1). Adds dgamma, dbeta into grad; writes or adds dx.
-    void backward(const ConstRef<T>& dy, const Cache& cache, LayerNorm& grad, Buffer<T>& dx,
-                  bool accumulate = false) const {
-        const Index rows = dy.rows(), d = dy.cols();
+    /// (B.1). ADDS dgamma, dbeta into grad and dL/dx into dx (sized rows x d).
+    void backward(const ConstRef<T>& dy, const Cache& cache, LayerNorm& grad, Buffer<T>& dx) const {
+        const Index rows = dy.rows();
         grad.gamma += dy.cwiseProduct(cache.xhat).colwise().sum();
         grad.beta += dy.colwise().sum();
-        if (!accumulate) dx.setZero(rows, d);
         for (Index r = 0; r < rows; ++r) {
             const auto g = dy.row(r).cwiseProduct(gamma.row(0)).array();
             const T mg = g.mean();

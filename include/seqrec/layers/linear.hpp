@@ -26,18 +26,11 @@ struct Linear {
         gemm_assign(y, x, W);
         y.rowwise() += b.row(0);
     }
-    /// Adds dL/dW, dL/db into `grad`; writes (or adds, if accumulate) dL/dx into *dx when given.
-    void backward(const ConstRef<T>& x, const ConstRef<T>& dy, Linear& grad, Buffer<T>* dx,
-                  bool accumulate = false) const {
+    /// ADDS dL/dW, dL/db into `grad` and dL/dx into *dx when given (sized rows x d_in).
+    void backward(const ConstRef<T>& x, const ConstRef<T>& dy, Linear& grad, Buffer<T>* dx) const {
         gemm_add(grad.W, x.transpose(), dy);
         grad.b += dy.colwise().sum();
-        if (!dx) return;
-        if (accumulate) {
-            gemm_add(*dx, dy, W.transpose());
-        } else {
-            dx->resize(dy.rows(), W.rows());
-            gemm_assign(*dx, dy, W.transpose());
-        }
+        if (dx) gemm_add(*dx, dy, W.transpose());
     }
     template <typename F>
     void for_each_param(const std::string& prefix, F&& f) {

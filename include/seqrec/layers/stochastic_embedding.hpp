@@ -22,7 +22,7 @@ struct StochasticEmbedding {
         Buffer<T> pre_mu, pre_sigma;  // Drop(LN0(.)) before the ELU
         Buffer<T> mask_mu, mask_sigma;
         typename LayerNorm<T>::Cache ln_mu, ln_sigma;
-        Buffer<T> da, tmp;
+        Buffer<T> da, dpre, tmp;
     };
     Param<T> E_mu, E_sigma, P_mu, P_sigma;  ///< (N+1) x d tables (row 0 = padding, kept 0); n x d
     LayerNorm<T> ln;                        ///< LN_0, shared by the streams [C-STOSA]
@@ -47,9 +47,9 @@ struct StochasticEmbedding {
         stream(ids, E_mu, P_mu, c.pre_mu, c.mask_mu, c.ln_mu, x_mu, T(0), c, rng);
         stream(ids, E_sigma, P_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, x_sigma, T(1), c, rng);
     }
-    /// dx_mu, dx_sigma (L x d) are consumed; scatter-adds into the tables.
-    void backward(Buffer<T>& dx_mu, Buffer<T>& dx_sigma, const std::vector<ItemId>& ids, Cache& c,
-                  StochasticEmbedding& grad) const {
+    /// From dx_mu, dx_sigma (L x d): scatter-adds into the tables and ADDS the norm's grads.
+    void backward(const ConstRef<T>& dx_mu, const ConstRef<T>& dx_sigma,
+                  const std::vector<ItemId>& ids, Cache& c, StochasticEmbedding& grad) const {
         stream_back(ids, dx_mu, c.pre_mu, c.mask_mu, c.ln_mu, grad, grad.E_mu, grad.P_mu, c);
         stream_back(ids, dx_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, grad, grad.E_sigma,
                     grad.P_sigma, c);
@@ -75,13 +75,14 @@ private:
         dropout_forward(pre, mask, dropout, rng);
         x = pre.unaryExpr([shift](T v) { return elu(v) + shift; });
     }
-    void stream_back(const std::vector<ItemId>& ids, Buffer<T>& dx, const Buffer<T>& pre,
+    void stream_back(const std::vector<ItemId>& ids, const ConstRef<T>& dx, const Buffer<T>& pre,
                      const Buffer<T>& mask, const typename LayerNorm<T>::Cache& lnc,
                      StochasticEmbedding& grad, Param<T>& gE, Param<T>& gP, Cache& c) const {
         const Index L = Index(ids.size());
-        dx.array() *= pre.unaryExpr([](T v) { return elu_grad(v); }).array();
-        dropout_backward(dx, mask);
-        ln.backward(dx, lnc, grad.ln, c.da);
+        c.dpre = dx.cwiseProduct(pre.unaryExpr([](T v) { return elu_grad(v); }));
+        dropout_backward(c.dpre, mask);
+        c.da.setZero(L, dx.cols());
+        ln.backward(c.dpre, lnc, grad.ln, c.da);
         for (Index t = 0; t < L; ++t) gE.row(ids[std::size_t(t)]) += c.da.row(t);
         gP.bottomRows(L) += c.da;
     }

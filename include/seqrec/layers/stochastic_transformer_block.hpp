@@ -20,8 +20,8 @@ struct StochasticTransformerBlock {
         Buffer<T> m1, m2, m3, m4;              // dropout masks
         Buffer<T> f1, e1, f3, e3, l3;          // FFN pre-activations / hidden
         typename LayerNorm<T>::Cache ln1_mu, ln1_sigma, ln2, ln3;
-        Buffer<T> d1, d2, d3, d4, dmu1, dsigma1;  // backward scratch
-        Buffer<T> de1, de3, dC_mu, dC_sigma;      // backward scratch, reused across windows
+        Buffer<T> d1, d2, d3, d4, dmu1, dsigma1;        // backward scratch
+        Buffer<T> de1, de3, dC_mu, dC_sigma, dy, dres;  // backward scratch, reused
     };
     WassersteinAttention<T> attn;
     Linear<T> o_mu, o_sigma;
@@ -85,42 +85,51 @@ struct StochasticTransformerBlock {
         ln2.forward(c.d3, y_mu, &c.ln2);
     }
 
-    /// dy_mu, dy_sigma consumed; writes dx_mu, dx_sigma.
-    void backward(Buffer<T>& dy_mu, Buffer<T>& dy_sigma, const ConstRef<T>& x_mu,
+    /// ADDS parameter grads into `grad` and dL/dx_mu, dL/dx_sigma into dx_mu, dx_sigma.
+    void backward(const ConstRef<T>& dy_mu, const ConstRef<T>& dy_sigma, const ConstRef<T>& x_mu,
                   const ConstRef<T>& x_sigma, Cache& c, StochasticTransformerBlock& grad,
                   Buffer<T>& dx_mu, Buffer<T>& dx_sigma) const {
         const Index L = x_mu.rows(), d = x_mu.cols();
         auto elu_d = [](T v) { return elu_grad(v); };
         // covariance stream
-        dy_sigma.array() *= c.l3.unaryExpr(elu_d).array();
-        ln3.backward(dy_sigma, c.ln3, grad.ln3, c.dsigma1);  // d(sigma') from the residual
+        c.dy = dy_sigma.cwiseProduct(c.l3.unaryExpr(elu_d));
+        c.dsigma1.setZero(L, d);
+        ln3.backward(c.dy, c.ln3, grad.ln3, c.dsigma1);  // d(sigma') from the residual
         Buffer<T>& dh = c.d4;
         dh = c.dsigma1;
         dropout_backward(dh, c.m4);
         Buffer<T>& de3 = c.de3;
+        de3.setZero(L, c.e3.cols());
         w4.backward(c.e3, dh, grad.w4, &de3);
         de3.array() *= c.f3.unaryExpr(elu_d).array();
-        w3.backward(c.sigma1, de3, grad.w3, &c.dsigma1, true);
-        ln1.backward(c.dsigma1, c.ln1_sigma, grad.ln1, dx_sigma);  // dx_sigma = residual part
+        w3.backward(c.sigma1, de3, grad.w3, &c.dsigma1);
+        c.dres.setZero(L, d);
+        ln1.backward(c.dsigma1, c.ln1_sigma, grad.ln1, c.dres);  // residual part of dx_sigma
+        dx_sigma += c.dres;
         Buffer<T>& dC_sigma = c.dC_sigma;
         Buffer<T>& dC_mu = c.dC_mu;
         dC_mu.setZero(L, d);  // stays 0 with mean passthrough
-        c.dsigma1 = dx_sigma;
+        dC_sigma.setZero(L, d);
+        c.dsigma1 = c.dres;
         dropout_backward(c.dsigma1, c.m2);
         o_sigma.backward(c.C_sigma, c.dsigma1, grad.o_sigma, &dC_sigma);
         if (mean_passthrough) {
-            dx_mu = dy_mu;  // y_mu = x_mu
+            dx_mu += dy_mu;  // y_mu = x_mu
         } else {
+            c.dmu1.setZero(L, d);
             ln2.backward(dy_mu, c.ln2, grad.ln2, c.dmu1);
             Buffer<T>& dg = c.d3;
             dg = c.dmu1;
             dropout_backward(dg, c.m3);
             Buffer<T>& de1 = c.de1;
+            de1.setZero(L, c.e1.cols());
             w2.backward(c.e1, dg, grad.w2, &de1);
             de1.array() *= c.f1.unaryExpr(elu_d).array();
-            w1.backward(c.mu1, de1, grad.w1, &c.dmu1, true);
-            ln1.backward(c.dmu1, c.ln1_mu, grad.ln1, dx_mu);
-            c.dmu1 = dx_mu;
+            w1.backward(c.mu1, de1, grad.w1, &c.dmu1);
+            c.dres.setZero(L, d);
+            ln1.backward(c.dmu1, c.ln1_mu, grad.ln1, c.dres);
+            dx_mu += c.dres;
+            c.dmu1 = c.dres;
             dropout_backward(c.dmu1, c.m1);
             o_mu.backward(c.C_mu, c.dmu1, grad.o_mu, &dC_mu);
         }

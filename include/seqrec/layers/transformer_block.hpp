@@ -15,6 +15,18 @@ namespace seqrec {
 
 /// Shapes: X, X' (L x d), one compact window. The block input X is owned by the caller (the
 /// model keeps every block's input), so the cache does not copy it.
+/// A block's hyper-parameters (the model config fills one per tower).
+struct BlockConfig {
+    Index dim = 50, heads = 1, maxlen = 50;
+    double dropout = 0.0;
+    Activation activation = Activation::relu;
+    double ln_eps = 1e-8;
+    Index query_window = 1;  ///< MQSA's L: queries from the mean of the last L items (5.2)
+    AttentionConfig attention;
+    Refinement refine = Refinement::none;  ///< AWRSR mechanism (MODELS.md 4.2)
+    double refine_scale = 0.0;             ///< c of (4.4); 0 = 1/sqrt(n)
+};
+
 template <typename T>
 struct TransformerBlock {
     struct Cache {
@@ -32,17 +44,13 @@ struct TransformerBlock {
     Index query_window = 1;  ///< MQSA's L: queries from the mean of the last L items (5.2)
 
     TransformerBlock() = default;
-    TransformerBlock(Index d, Index heads, double p, Activation act, double ln_eps,
-                     Index query_l = 1, Index max_rel = -1, bool rel_in_value = true,
-                     Refinement refine = Refinement::none, Index maxlen = 0,
-                     double refine_scale = 0.0)
-        : ln_a(d, ln_eps),
-          attn(d, heads, p, max_rel, rel_in_value),
-          ln_f(d, ln_eps),
-          ffn(d, d, act, p),
-          query_window(query_l) {
-        attn.refine = AttentionRefinement<T>(refine, maxlen, refine_scale);
-    }
+    explicit TransformerBlock(const BlockConfig& c)
+        : ln_a(c.dim, c.ln_eps),
+          attn(c.dim, c.heads, c.dropout, c.attention,
+               AttentionRefinement<T>(c.refine, c.maxlen, c.refine_scale)),
+          ln_f(c.dim, c.ln_eps),
+          ffn(c.dim, c.dim, c.activation, c.dropout),
+          query_window(c.query_window) {}
 
     /// (5.1)-(5.2) on a compact window: Xbar_t = mean of rows max(0, t-L+1)..t.
     static void window_mean(const ConstRef<T>& X, Index Lq, Buffer<T>& Xbar) {
@@ -67,25 +75,26 @@ struct TransformerBlock {
         Xout = c.Y + c.F;                        // (2.9), all rows real
     }
 
-    /// dXout is consumed. X is this block's forward input. Writes dL/dX into dX.
-    void backward(Buffer<T>& dXout, const ConstRef<T>& X, Cache& c, TransformerBlock& grad,
+    /// X is this block's forward input. ADDS parameter grads into `grad` and dL/dX into dX.
+    void backward(const ConstRef<T>& dXout, const ConstRef<T>& X, Cache& c, TransformerBlock& grad,
                   Buffer<T>& dX) const {
+        const Index L = X.rows(), d = X.cols();
         c.dY = dXout;                                     // residual Y -> X'
         ffn.backward(dXout, c.Y, c.ffn, grad.ffn, c.dY);  // dY += FFN'(dX')
+        c.dH.setZero(L, d);
         ln_f.backward(c.dY, c.ln_f, grad.ln_f, c.dH);
         c.dZ = c.dH;  // residual Z -> H
-        dX.setZero(X.rows(), X.cols());
         attn.backward(c.dH, c.Z, X, c.attn, grad.attn, c.dZ, dX);
         if (query_window > 1) {  // (B.14): dX_j += sum over t in j..j+L-1 of dXbar_t / c_t
+            c.dY.setZero(L, d);
             ln_a.backward(c.dZ, c.ln_a, grad.ln_a, c.dY);
-            const Index L = X.rows();
             for (Index t = 0; t < L; ++t) {
                 const Index lo = std::max<Index>(0, t - query_window + 1);
                 const T inv = T(1) / T(t - lo + 1);
                 for (Index j = lo; j <= t; ++j) dX.row(j) += inv * c.dY.row(t);
             }
         } else {
-            ln_a.backward(c.dZ, c.ln_a, grad.ln_a, dX, /*accumulate=*/true);
+            ln_a.backward(c.dZ, c.ln_a, grad.ln_a, dX);
         }
     }
 

@@ -146,12 +146,12 @@ struct WassersteinAttention {
         c.dQs.array() *= c.Zq.unaryExpr(elu_d).array();
         c.dKs.array() *= c.Zk.unaryExpr(elu_d).array();
         c.dVs.array() *= c.Zv.unaryExpr(elu_d).array();
-        q_mu.backward(x_mu, c.dQm, grad.q_mu, &dx_mu, true);
-        k_mu.backward(x_mu, c.dKm, grad.k_mu, &dx_mu, true);
-        v_mu.backward(x_mu, c.dVm, grad.v_mu, &dx_mu, true);
-        q_sigma.backward(x_sigma, c.dQs, grad.q_sigma, &dx_sigma, true);
-        k_sigma.backward(x_sigma, c.dKs, grad.k_sigma, &dx_sigma, true);
-        v_sigma.backward(x_sigma, c.dVs, grad.v_sigma, &dx_sigma, true);
+        q_mu.backward(x_mu, c.dQm, grad.q_mu, &dx_mu);
+        k_mu.backward(x_mu, c.dKm, grad.k_mu, &dx_mu);
+        v_mu.backward(x_mu, c.dVm, grad.v_mu, &dx_mu);
+        q_sigma.backward(x_sigma, c.dQs, grad.q_sigma, &dx_sigma);
+        k_sigma.backward(x_sigma, c.dKs, grad.k_sigma, &dx_sigma);
+        v_sigma.backward(x_sigma, c.dVs, grad.v_sigma, &dx_sigma);
     }
 
     template <typename F>

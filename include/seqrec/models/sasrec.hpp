@@ -33,24 +33,59 @@ struct SASRecConfig {
     bool multi_query = false;  ///< MQSA: add the long (L-query) tower
     Index query_window = 3;    ///< MQSA's L for the long tower, >= 1
     double alpha = 0.5;        ///< MQSA: weight of the short tower in (5.4), in [0, 1]
-    Index max_rel = -1;        ///< RPESA's k_max (>= 0 turns relative positions on), -1 = off
+    AttentionKind attention = AttentionKind::dot;  ///< score policy; relative = RPESA (7.2)
+    Index max_rel = -1;        ///< RPESA's k_max (>= 0 with attention = relative), -1 = off
     bool rel_in_value = true;  ///< RPESA: relative vectors in values too (rpa_in_value)
     bool abs_pos = true;       ///< absolute positional embedding P (rpa_abs_pos)
     Refinement refine = Refinement::none;  ///< AWRSR mechanism (M1-M3 on SASRec, MODELS.md §4)
     double refine_scale = 0.0;             ///< c of (4.4); 0 = 1/sqrt(n) [I2]
     bool refine_identity_init = false;     ///< awr_init = identity [I5]
 
-    /// "sasrec", "mqsa", "rpesa" (both: "mqsa+rpesa"); "+awr-<mechanism>" with a refinement.
+    /// "sasrec", "mqsa", "rpesa" (both: "mqsa+rpesa"); "+alibi" with ALiBi scores;
+    /// "+awr-<mechanism>" with a refinement.
     std::string variant() const {
+        const bool rel = attention == AttentionKind::relative;
         std::string v = "sasrec";
-        if (multi_query && max_rel >= 0)
+        if (multi_query && rel)
             v = "mqsa+rpesa";
         else if (multi_query)
             v = "mqsa";
-        else if (max_rel >= 0)
+        else if (rel)
             v = "rpesa";
+        if (attention == AttentionKind::alibi) v += "+alibi";
         if (refine != Refinement::none) v += std::string("+awr-") + to_string(refine);
         return v;
+    }
+
+    /// One tower of blocks: its query window and its weight in the mixed output (5.4).
+    struct Tower {
+        Index query_window = 1;
+        double weight = 1.0;
+    };
+    /// SASRec, RPESA: one tower; MQSA: the short (L = 1) and long (L-query) towers, alpha and
+    /// 1 - alpha (MODELS.md 5.2-5.4).
+    std::vector<Tower> towers() const {
+        if (!multi_query) return {{1, 1.0}};
+        return {{1, tower_weight(0)}, {query_window, tower_weight(1)}};
+    }
+    /// towers()[i].weight, without building the list.
+    double tower_weight(std::size_t i) const {
+        return !multi_query ? 1.0 : i == 0 ? alpha : 1.0 - alpha;
+    }
+    /// The configuration of every block of a tower.
+    BlockConfig block_config(const Tower& t) const {
+        BlockConfig b;
+        b.dim = dim;
+        b.heads = heads;
+        b.maxlen = maxlen;
+        b.dropout = dropout;
+        b.activation = activation;
+        b.ln_eps = ln_eps;
+        b.query_window = t.query_window;
+        b.attention = {attention, max_rel, rel_in_value};
+        b.refine = refine;
+        b.refine_scale = refine_scale;
+        return b;
     }
 
     /// Throws ConfigError naming the field and the rule.
@@ -72,6 +107,11 @@ struct SASRecConfig {
         SEQREC_CHECK(alpha >= 0.0 && alpha <= 1.0, ConfigError,
                      "alpha must be in [0, 1], got " + std::to_string(alpha));
         SEQREC_CHECK(max_rel >= -1, ConfigError, "max_rel must be >= 0, or -1 for off");
+        SEQREC_CHECK((attention == AttentionKind::relative) == (max_rel >= 0), ConfigError,
+                     attention == AttentionKind::relative
+                         ? "attention = relative needs max_rel >= 0 (k_max)"
+                         : "max_rel = " + std::to_string(max_rel) +
+                               " needs attention = relative (max_rel -1 turns it off)");
         SEQREC_CHECK(refine != Refinement::stochastic, ConfigError,
                      "refine = stochastic (M4) needs a STOSA host (MODELS.md 4.2)");
         SEQREC_CHECK(refine_scale >= 0.0, ConfigError, "refine_scale must be >= 0");
@@ -89,6 +129,7 @@ struct SASRecConfig {
                 {"multi_query", multi_query},
                 {"query_window", query_window},
                 {"alpha", alpha},
+                {"attention", to_string(attention)},
                 {"max_rel", max_rel},
                 {"rel_in_value", rel_in_value},
                 {"abs_pos", abs_pos},
@@ -110,6 +151,11 @@ struct SASRecConfig {
         c.query_window = j.value("query_window", Index(3));
         c.alpha = j.value("alpha", 0.5);
         c.max_rel = j.value("max_rel", Index(-1));
+        c.attention = parse_attention(j.value("attention", std::string("dot")));
+        // max_rel >= 0 turns relative positions on (the CLI's --max-rel, and checkpoints written
+        // before "attention" existed).
+        if (c.attention == AttentionKind::dot && c.max_rel >= 0)
+            c.attention = AttentionKind::relative;
         c.rel_in_value = j.value("rel_in_value", true);
         c.abs_pos = j.value("abs_pos", true);
         c.refine = parse_refinement(j.value("refine", std::string("none")));
@@ -133,37 +179,23 @@ public:
     /// Everything backward needs for one window; reuse it across calls (per thread): once it has
     /// seen the longest window, forward, backward and scoring allocate nothing.
     struct Cache {
-        Buf x0, emb_mask, out, dx0, dlong;
-        typename Encoder<T>::Cache tower, long_tower;
+        Buf x0, emb_mask, out, dx0, dtower;
+        std::vector<typename Encoder<T>::Cache> towers;
         std::vector<ItemId> window;  // inference: the clipped history
     };
 
     SASRecConfig config;
     ItemPositionEmbedding<T> embedding;
-    Encoder<T> encoder;       ///< SASRec / MQSA short tower (L = 1)
-    Encoder<T> long_encoder;  ///< MQSA long tower (L-query); empty otherwise
+    std::vector<Encoder<T>> towers;  ///< config.towers(): SASRec one, MQSA short then long
 
     SASRec() = default;
     explicit SASRec(const SASRecConfig& cfg)
         : config(cfg), embedding(cfg.num_items, cfg.maxlen, cfg.dim, cfg.dropout, cfg.abs_pos) {
         cfg.check();
-        auto make = [&](Index L) {
-            return [&cfg, L] {
-                return TransformerBlock<T>(cfg.dim, cfg.heads, cfg.dropout, cfg.activation,
-                                           cfg.ln_eps, L, cfg.max_rel, cfg.rel_in_value, cfg.refine,
-                                           cfg.maxlen, cfg.refine_scale);
-            };
-        };
-        encoder = Encoder<T>(cfg.blocks, cfg.dim, cfg.ln_eps, make(1));
-        if (cfg.multi_query)
-            long_encoder = Encoder<T>(cfg.blocks, cfg.dim, cfg.ln_eps, make(cfg.query_window));
+        for (const auto& t : cfg.towers()) towers.emplace_back(cfg.blocks, cfg.block_config(t));
         arena_.bind(*this);
     }
-    SASRec(const SASRec& o)
-        : config(o.config),
-          embedding(o.embedding),
-          encoder(o.encoder),
-          long_encoder(o.long_encoder) {
+    SASRec(const SASRec& o) : config(o.config), embedding(o.embedding), towers(o.towers) {
         arena_.bind(*this);
     }
     SASRec(SASRec&&) noexcept = default;  // the arena's heap block moves with the views into it
@@ -190,7 +222,9 @@ public:
     void init(Rng& rng) {
         for_each_param("", [&](const std::string&, Param<T>& m) {
             const ParamRole role = m.role();
-            if (role == ParamRole::norm_gain) {
+            if (role == ParamRole::preset) {
+                return;  // its layer set it (ALiBi's slopes)
+            } else if (role == ParamRole::norm_gain) {
                 m.setOnes();
             } else if (role == ParamRole::refinement && config.refine_identity_init) {
                 m.setIdentity();  // awr_init = identity: M1 starts as c A A^T
@@ -218,25 +252,32 @@ public:
     /// cache. rng == nullptr: no dropout. Both towers read the same dropped-out X0.
     const Buf& forward(const std::vector<ItemId>& ids, Cache& c, Rng* rng) const {
         embedding.forward(ids, c.x0, c.emb_mask, rng);  // (1.1)
-        c.out = encoder.forward(c.x0, c.tower, rng);
-        if (config.multi_query) {
-            const Buf& hl = long_encoder.forward(c.x0, c.long_tower, rng);
-            c.out = T(config.alpha) * c.out + T(1.0 - config.alpha) * hl;
+        c.towers.resize(towers.size());
+        const Buf& h0 = towers[0].forward(c.x0, c.towers[0], rng);
+        if (towers.size() == 1) {
+            c.out = h0;
+            return c.out;
         }
+        c.out = T(config.tower_weight(0)) * h0 +
+                T(config.tower_weight(1)) * towers[1].forward(c.x0, c.towers[1], rng);
+        for (std::size_t i = 2; i < towers.size(); ++i)
+            c.out += T(config.tower_weight(i)) * towers[i].forward(c.x0, c.towers[i], rng);
         return c.out;
     }
 
-    /// Backward from dL/dĤ (L x d, consumed); ADDS every parameter gradient into `grad`.
-    void backward(Buf& dout, const std::vector<ItemId>& ids, Cache& c, SASRec& grad) const {
-        if (config.multi_query) {  // (8.8): the towers' gradients into the shared X0 add
-            c.dlong = T(1.0 - config.alpha) * dout;
-            dout *= T(config.alpha);
-            c.dx0 = long_encoder.backward(c.dlong, c.long_tower, grad.long_encoder);
-            c.dx0 += encoder.backward(dout, c.tower, grad.encoder);
-        } else {
-            c.dx0 = encoder.backward(dout, c.tower, grad.encoder);
+    /// Backward from dL/dĤ (L x d); ADDS every parameter gradient into `grad`.
+    void backward(const ConstRef<T>& dout, const std::vector<ItemId>& ids, Cache& c,
+                  SASRec& grad) const {
+        c.dx0.setZero(dout.rows(), dout.cols());
+        if (towers.size() == 1) {
+            towers[0].backward(dout, c.towers[0], grad.towers[0], c.dx0);
+        } else {  // (8.8): the towers' gradients into the shared X0 add, last tower first
+            for (std::size_t i = towers.size(); i-- > 0;) {
+                c.dtower = T(config.tower_weight(i)) * dout;
+                towers[i].backward(c.dtower, c.towers[i], grad.towers[i], c.dx0);
+            }
         }
-        embedding.backward(c.dx0, ids, c.emb_mask, grad.embedding);
+        embedding.backward(c.dx0, ids, c.emb_mask, grad.embedding, c.dtower);
     }
 
     /// Inference: representation of the most recent slot (1 x d), no dropout. The last block only
@@ -245,10 +286,14 @@ public:
         SEQREC_CHECK(!history.empty(), ShapeError, "encode_last needs a non-empty history");
         seqrec::clip_window(history, config.maxlen, c.window);
         embedding.forward(c.window, c.x0, c.emb_mask, nullptr);
-        encoder.forward_last(c.x0, h, c.tower);
-        if (config.multi_query) {
-            long_encoder.forward_last(c.x0, c.dx0, c.long_tower);
-            h = T(config.alpha) * h + T(1.0 - config.alpha) * c.dx0;
+        c.towers.resize(towers.size());
+        towers[0].forward_last(c.x0, h, c.towers[0]);
+        if (towers.size() == 1) return;
+        towers[1].forward_last(c.x0, c.dtower, c.towers[1]);
+        h = T(config.tower_weight(0)) * h + T(config.tower_weight(1)) * c.dtower;
+        for (std::size_t i = 2; i < towers.size(); ++i) {
+            towers[i].forward_last(c.x0, c.dtower, c.towers[i]);
+            h += T(config.tower_weight(i)) * c.dtower;
         }
     }
 
@@ -276,8 +321,11 @@ public:
     template <typename F>
     void for_each_param(const std::string& prefix, F&& f) {
         embedding.for_each_param(prefix + "embedding.", f);
-        encoder.for_each_param(prefix, f);
-        if (config.multi_query) long_encoder.for_each_param(prefix + "long.", f);
+        for (std::size_t i = 0; i < towers.size(); ++i)  // tower 1 is MQSA's long tower
+            towers[i].for_each_param(prefix + (i == 0   ? std::string()
+                                               : i == 1 ? std::string("long.")
+                                                        : "tower" + std::to_string(i) + "."),
+                                     f);
     }
 
 private:

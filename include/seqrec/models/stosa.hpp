@@ -98,7 +98,7 @@ public:
         typename StochasticEmbedding<T>::Cache emb;
         std::vector<Buf> mus, sigmas;  // layer inputs; [layers] = outputs
         std::vector<typename StochasticTransformerBlock<T>::Cache> blocks;
-        Buf dmu2, dsigma2;
+        Buf dmu1, dsigma1, dmu2, dsigma2;
         std::vector<ItemId> window;  // inference: the clipped history
         RowVector<T> ss;             // inference: sqrt(sigma) of the last slot
         // Item-side scoring terms, computed once per (model, cache): sqrt(c_i) and
@@ -184,16 +184,21 @@ public:
                               rng);
     }
 
-    /// Backward from dL/dmu, dL/dsigma of the last layer (consumed); adds into grad.
-    void backward(Buf& dmu, Buf& dsigma, const std::vector<ItemId>& ids, Cache& c,
-                  Stosa& grad) const {
+    /// Backward from dL/dmu, dL/dsigma of the last layer; ADDS into grad.
+    void backward(const ConstRef<T>& dmu, const ConstRef<T>& dsigma, const std::vector<ItemId>& ids,
+                  Cache& c, Stosa& grad) const {
+        const Index L = dmu.rows(), d = dmu.cols();
         for (std::size_t b = blocks.size(); b-- > 0;) {
-            blocks[b].backward(dmu, dsigma, c.mus[b], c.sigmas[b], c.blocks[b], grad.blocks[b],
-                               c.dmu2, c.dsigma2);
-            std::swap(dmu, c.dmu2);
-            std::swap(dsigma, c.dsigma2);
+            c.dmu2.setZero(L, d);
+            c.dsigma2.setZero(L, d);
+            const bool last = b + 1 == blocks.size();
+            blocks[b].backward(last ? dmu : ConstRef<T>(c.dmu1),
+                               last ? dsigma : ConstRef<T>(c.dsigma1), c.mus[b], c.sigmas[b],
+                               c.blocks[b], grad.blocks[b], c.dmu2, c.dsigma2);
+            std::swap(c.dmu1, c.dmu2);
+            std::swap(c.dsigma1, c.dsigma2);
         }
-        embedding.backward(dmu, dsigma, ids, c.emb, grad.embedding);
+        embedding.backward(c.dmu1, c.dsigma1, ids, c.emb, grad.embedding);
     }
 
     /// Scores -W(t, i) (3.15) of every item after `history` (N+1; entry 0 unused). Thread-safe

@@ -54,7 +54,10 @@ inline RunConfig recipe(const std::string& name, Index num_items) {
             model["query_window"] = 3;
             model["alpha"] = 0.5;
         }
-        if (name == "rpesa" || name == "rpesa-cad") model["max_rel"] = 50 - 1;  // k_max = n - 1
+        if (name == "rpesa" || name == "rpesa-cad") {
+            model["attention"] = "relative";
+            model["max_rel"] = 50 - 1;  // k_max = n - 1
+        }
         train["distill"] = name == "mqsa-ted" || name == "rpesa-cad";
     } else if (name == "stosa" || name == "stosa-released") {
         rc.kind = "stosa";
