@@ -25,7 +25,7 @@ const char* kUsage = R"(usage:
                [--loss bce|ce|bpr] [--lr X] [--batch N] [--threads N] [--seed N]
                [--save MODEL_DIR] [--eval full|sampled] [--patience N] [--metric NAME]
                [--eval-every N] [--beta2 X] [--l2-emb X] [--weight-decay X] [--reg X]
-               [--activation relu|gelu] [--max-eval-users N] [--quiet]
+               [--activation relu|gelu|elu] [--max-eval-users N] [--quiet]
                MQSA:  [--L 3] [--alpha 0.5]        RPESA: [--max-rel N] [--no-abs-pos 1]
                attention scores: [--attention dot|relative|alibi]  (relative = RPESA)
                distillation: [--distill none|ted|cad] [--tau 0.1] [--lambda-kd 0.1]

@@ -54,7 +54,8 @@ TEST_CASE("ALiBi block with a refinement: gradient check; last slot equals the f
 TEST_CASE("ALiBi: geometric start, bias lowers far keys, zero slopes give dot-product attention") {
     MultiHeadAttention<double> attn(8, 4, 0.0, kAlibi);
     const auto& slopes = std::get<AlibiScores<double>>(attn.scores).slopes;
-    for (Index k = 0; k < 4; ++k) CHECK(slopes(0, k) == doctest::Approx(std::pow(2.0, -2.0 * (k + 1))));
+    for (Index k = 0; k < 4; ++k)
+        CHECK(slopes(0, k) == doctest::Approx(std::pow(2.0, -2.0 * (k + 1))));
 
     std::mt19937_64 rng(63);
     MultiHeadAttention<double> plain(8, 4, 0.0);
@@ -96,8 +97,9 @@ TEST_CASE("SASRec with ALiBi attention: config round trip, variant, init keeps t
         CHECK(p(0, 0) == doctest::Approx(0.0625));  // 2^(-8/2)
     });
     CHECK(slope_tensors == 2);  // one per block
-    CHECK_THROWS_AS(make_config<SASRecConfig>({{"num_items", 9}, {"attention", "alibi"}, {"max_rel", 3}}),
-                    ConfigError);
+    CHECK_THROWS_AS(
+        make_config<SASRecConfig>({{"num_items", 9}, {"attention", "alibi"}, {"max_rel", 3}}),
+        ConfigError);
     CHECK_THROWS_AS(make_config<SASRecConfig>({{"num_items", 9}, {"attention", "sinusoid"}}),
                     ConfigError);
 }

@@ -57,7 +57,7 @@ TEST_CASE("stochastic embedding and STOSA layer: backward matches (passthrough o
             if (pass) {  // invariant 6: the mean path gets no gradient
                 CHECK(gb.attn.v_mu.W.isZero());
                 CHECK(gb.o_mu.W.isZero());
-                CHECK(gb.w1.W.isZero());
+                CHECK(gb.ffn_mu.fc1.W.isZero());
                 CHECK(ym == xm);
             }
         }

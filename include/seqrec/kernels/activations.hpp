@@ -9,20 +9,35 @@
 
 namespace seqrec {
 
-/// Point-wise activation of the feed-forward network. SASRec uses ReLU (MODELS.md 1.2).
-enum class Activation { relu, gelu };
-
-inline Activation parse_activation(const std::string& s) {
-    if (s == "relu") return Activation::relu;
-    if (s == "gelu") return Activation::gelu;
-    throw ConfigError("activation must be relu or gelu, got '" + s + "'");
+/// ELU with alpha = 1 (MODELS.md §0).
+template <typename T>
+T elu(T x) {
+    return x > T(0) ? x : std::expm1(x);
 }
-inline const char* to_string(Activation a) { return a == Activation::relu ? "relu" : "gelu"; }
+/// ELU'(x) = 1 for x > 0, e^x otherwise.
+template <typename T>
+T elu_grad(T x) {
+    return x > T(0) ? T(1) : std::exp(x);
+}
+
+/// Point-wise activation of the feed-forward network. SASRec uses ReLU (MODELS.md 1.2), STOSA ELU
+/// (3.12)-(3.13).
+enum class Activation { relu, gelu, elu };
+
+inline const char* to_string(Activation a) {
+    return a == Activation::relu ? "relu" : a == Activation::gelu ? "gelu" : "elu";
+}
+inline Activation parse_activation(const std::string& s) {
+    for (Activation a : {Activation::relu, Activation::gelu, Activation::elu})
+        if (s == to_string(a)) return a;
+    throw ConfigError("activation must be relu, gelu or elu, got '" + s + "'");
+}
 
 /// f(x).
 template <typename T>
 T activate(Activation a, T x) {
     if (a == Activation::relu) return x > T(0) ? x : T(0);
+    if (a == Activation::elu) return elu(x);
     return T(0.5) * x * (T(1) + std::erf(x * T(0.7071067811865476)));  // exact GELU
 }
 
@@ -30,6 +45,7 @@ T activate(Activation a, T x) {
 template <typename T>
 T activate_grad(Activation a, T x) {
     if (a == Activation::relu) return x > T(0) ? T(1) : T(0);
+    if (a == Activation::elu) return elu_grad(x);
     const T cdf = T(0.5) * (T(1) + std::erf(x * T(0.7071067811865476)));
     const T pdf = T(0.3989422804014327) * std::exp(T(-0.5) * x * x);
     return cdf + x * pdf;
@@ -47,21 +63,6 @@ T sigmoid(T x) {
     if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
     const T e = std::exp(x);
     return e / (T(1) + e);
-}
-
-}  // namespace seqrec
-
-namespace seqrec {
-
-/// ELU with alpha = 1 (MODELS.md §0).
-template <typename T>
-T elu(T x) {
-    return x > T(0) ? x : std::expm1(x);
-}
-/// ELU'(x) = 1 for x > 0, e^x otherwise.
-template <typename T>
-T elu_grad(T x) {
-    return x > T(0) ? T(1) : std::exp(x);
 }
 
 }  // namespace seqrec

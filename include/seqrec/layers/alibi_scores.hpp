@@ -36,8 +36,8 @@ struct AlibiScores {
                          ScoreScratch<T>&) const {}
     /// dm_k = -sum_{j <= t} dS_tj (t - j); sG holds s dS.
     template <class Q, class D>
-    void backward_scores(const Buffer<T>& sG, T s, const Q&, Index k, Index, D&&,
-                         AlibiScores& grad, ScoreScratch<T>&) const {
+    void backward_scores(const Buffer<T>& sG, T s, const Q&, Index k, Index, D&&, AlibiScores& grad,
+                         ScoreScratch<T>&) const {
         T acc = T(0);
         for (Index t = 0; t < sG.rows(); ++t)
             for (Index j = 0; j < t; ++j) acc += sG(t, j) * T(t - j);

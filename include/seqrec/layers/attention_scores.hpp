@@ -19,9 +19,12 @@ enum class AttentionKind { dot, relative, alibi };
 
 inline const char* to_string(AttentionKind k) {
     switch (k) {
-        case AttentionKind::dot: return "dot";
-        case AttentionKind::relative: return "relative";
-        case AttentionKind::alibi: return "alibi";
+        case AttentionKind::dot:
+            return "dot";
+        case AttentionKind::relative:
+            return "relative";
+        case AttentionKind::alibi:
+            return "alibi";
     }
     return "?";
 }
@@ -45,10 +48,12 @@ using AttentionScores =
 template <typename T>
 AttentionScores<T> make_attention_scores(const AttentionConfig& a, Index d, Index heads) {
     switch (a.kind) {
-        case AttentionKind::dot: return DotProductScores<T>{};
+        case AttentionKind::dot:
+            return DotProductScores<T>{};
         case AttentionKind::relative:
             return RelativePositionScores<T>(d, a.max_rel, a.rel_in_value);
-        case AttentionKind::alibi: return AlibiScores<T>(heads);
+        case AttentionKind::alibi:
+            return AlibiScores<T>(heads);
     }
     throw ConfigError("unknown attention kind");
 }

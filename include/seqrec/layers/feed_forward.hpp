@@ -23,16 +23,17 @@ struct FeedForward {
     Linear<T> fc1, fc2;
     Activation activation = Activation::relu;
     double dropout = 0.0;
+    bool hidden_dropout = true;  ///< dropout on the hidden layer too (SASRec); STOSA: output only
 
     FeedForward() = default;
-    FeedForward(Index d, Index inner, Activation act, double p)
-        : fc1(d, inner), fc2(inner, d), activation(act), dropout(p) {}
+    FeedForward(Index d, Index inner, Activation act, double p, bool on_hidden = true)
+        : fc1(d, inner), fc2(inner, d), activation(act), dropout(p), hidden_dropout(on_hidden) {}
 
     /// rng == nullptr: evaluation (no dropout).
     void forward(const ConstRef<T>& Y, Buffer<T>& F, Cache& c, Rng* rng) const {
         fc1.forward(Y, c.pre);
         c.hidden = c.pre.unaryExpr([this](T v) { return activate(activation, v); });
-        dropout_forward(c.hidden, c.mask1, dropout, rng);
+        dropout_forward(c.hidden, c.mask1, hidden_dropout ? dropout : 0.0, rng);
         fc2.forward(c.hidden, F);
         dropout_forward(F, c.mask2, dropout, rng);
     }

@@ -27,7 +27,7 @@ struct MultiHeadAttention {
     struct Cache {
         Buffer<T> Q, K, V;                         // projections (L x d)
         std::vector<AttentionWeights<T>> weights;  // per head: A^k, R^k, dropout mask
-        Buffer<T> masked, G, dQ, dK, dV, dA;       // reused buffers
+        Buffer<T> G, dQ, dK, dV, dA;               // reused buffers
         ScoreScratch<T> scores;
     };
     Linear<T> wq, wk, wv;
@@ -93,7 +93,8 @@ struct MultiHeadAttention {
                     AttentionWeights<T>& aw = c.weights[k];
                     const auto dOk = dO.middleCols(k * dh, dh);
                     // dV = Ã^T dO, with Ã = A or R (times the dropout mask).
-                    const Buffer<T>& W = aw.weights(refine, c.masked);
+                    // Ã with its mask goes to dA, free until the weight stage writes it below.
+                    const Buffer<T>& W = aw.weights(refine, c.dA);
                     trmm_assign(c.dV.middleCols(k * dh, dh),
                                 W.template triangularView<Eigen::Lower>().transpose(), dOk);
                     // dÃ = dO V^T (lower triangle) plus the policy's value term, then dS

@@ -15,15 +15,13 @@ namespace seqrec {
 
 template <typename T>
 struct RelativePositionScores {
-    Index max_rel = 0;         ///< k_max >= 0
-    bool in_value = true;      ///< R^V in the values too (rpa_in_value)
-    Param<T> rel_k, rel_v;     ///< R^K, R^V ((k_max + 1) x d), zero-initialised: starts as SASRec
+    Index max_rel = 0;      ///< k_max >= 0
+    bool in_value = true;   ///< R^V in the values too (rpa_in_value)
+    Param<T> rel_k, rel_v;  ///< R^K, R^V ((k_max + 1) x d), zero-initialised: starts as SASRec
 
     RelativePositionScores() = default;
     RelativePositionScores(Index d, Index k_max, bool values)
-        : max_rel(k_max),
-          in_value(values),
-          rel_k(k_max + 1, d, ParamRole::relative_table) {
+        : max_rel(k_max), in_value(values), rel_k(k_max + 1, d, ParamRole::relative_table) {
         if (in_value) rel_v = Param<T>(k_max + 1, d, ParamRole::relative_table);
     }
 
