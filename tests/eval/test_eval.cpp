@@ -2,6 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <seqrec/eval/evaluator.hpp>
+#include <seqrec/models/sasrec.hpp>
+#include <seqrec/models/stosa.hpp>
+
+#include "support/fixtures.hpp"
 
 using namespace seqrec;
 
@@ -12,7 +16,15 @@ struct TableModel {
     struct Cache {};
     Vector<double> table;
     Index maxlen() const { return 1; }
-    void score_next(const std::vector<ItemId>&, Vector<double>& s, Cache&) const { s = table; }
+    Index query_dim() const { return 1; }
+    template <typename Row>
+    void query(const std::vector<ItemId>&, Row&& q, Cache&) const {
+        q(0) = 1.0;
+    }
+    void score_queries(const ConstRef<double>& Q, Buffer<double>& S, Cache&) const {
+        S.resize(Q.rows(), table.size());
+        for (Index r = 0; r < Q.rows(); ++r) S.row(r) = table.transpose();
+    }
 };
 }  // namespace
 
@@ -65,4 +77,48 @@ TEST_CASE("evaluator: perfect and constant models") {
     const auto neg = sample_eval_negatives({1, 2, 3}, 8, 30, 100, rng);
     CHECK(neg.size() == 26);
     CHECK(sorted_unique(neg).size() == 26);
+}
+
+namespace {
+/// Per-user ranks through score_next (a one-user block), the reference for batched evaluation.
+template <typename Model>
+Metrics one_by_one(const Model& model, const Split& split) {
+    typename Model::Cache c;
+    Vector<float> scores;
+    std::vector<long> ranks;
+    for (Index u : evaluation_users(split, {})) {
+        std::vector<ItemId> h = split.train[std::size_t(u)];
+        h.push_back(split.valid[std::size_t(u)]);
+        model.score_next(h, scores, c);
+        ranks.push_back(full_rank(scores, split.test[std::size_t(u)], h));
+    }
+    return metrics_from_ranks(ranks);
+}
+
+template <typename Model>
+void check_batched(const Model& model, const Split& split) {
+    const Metrics ref = one_by_one(model, split);
+    for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        set_threads(threads);
+        const Metrics m = evaluate(model, split, true);
+        CHECK(m.users == ref.users);
+        CHECK(m.values == ref.values);  // the same bits, user by user
+    }
+}
+}  // namespace
+
+TEST_CASE("batched evaluation equals per-user scoring exactly, any thread count") {
+    const Split split = test::synthetic_split(150, 60);  // blocks of 64, 64 and 22 users
+    REQUIRE(evaluation_users(split, {}).size() == 150);
+    SASRec<float> sasrec(test::make_config<SASRecConfig>(
+        {{"num_items", 60}, {"maxlen", 12}, {"dim", 8}, {"heads", 2}}));
+    Rng r(4);
+    sasrec.init(r);
+    check_batched(sasrec, split);
+    Stosa<float> stosa(test::make_config<StosaConfig>(
+        {{"num_items", 60}, {"maxlen", 12}, {"dim", 8}, {"heads", 2}}));
+    stosa.init(r);
+    check_batched(stosa, split);
+    set_threads(2);
 }

@@ -2,6 +2,12 @@
 /// Basic matrix types. Row-major throughout: row t of a sequence matrix is slot t (MODELS.md §0).
 #pragma once
 
+// Products stay single-threaded: seqrec parallelises over sequences and users itself, and
+// Eigen's threaded GEMM busy-waits when another process holds a core. The CMake
+// target defines this too, so that it holds whichever header a program includes first.
+#ifndef EIGEN_DONT_PARALLELIZE
+#define EIGEN_DONT_PARALLELIZE
+#endif
 #include <Eigen/Core>
 #include <cstdint>
 

@@ -1,7 +1,9 @@
 /// \file eval/evaluator.hpp
 /// Evaluates a model on the validation or test targets of a leave-one-out split (MODELS.md §9).
-/// A model here is anything with `Scalar`, `Cache`, `maxlen()` and a const, thread-safe
-/// `score_next(history, scores, cache)` filling scores for items 0..N (entry 0 unused).
+/// Users are scored in fixed blocks of kEvalBlock: each user's query row, then one GEMM of the
+/// block against the item table (kernels/item_scores.hpp), then each user's rank.
+/// A model here is anything with `Scalar`, `Cache`, `maxlen()`, `query_dim()` and const,
+/// thread-safe `query(history, row, cache)` and `score_queries(Q, S, cache)` (models/sasrec.hpp).
 #pragma once
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include "seqrec/data/sampler.hpp"
 #include "seqrec/data/split.hpp"
 #include "seqrec/eval/ranking.hpp"
+#include "seqrec/kernels/item_scores.hpp"
 
 namespace seqrec {
 
@@ -83,6 +86,9 @@ auto invalidate_cache(Cache& c, int) -> decltype(c.invalidate(), void()) {
 template <typename Cache>
 void invalidate_cache(Cache&, long) {}
 
+/// Users per scoring block: one GEMM per block; fixed, so results do not depend on threads.
+inline constexpr Index kEvalBlock = 64;
+
 /// Everything an evaluation pass needs, kept across passes (the trainer validates every epoch):
 /// after the first pass over a split, a pass allocates nothing.
 template <typename Model>
@@ -90,8 +96,9 @@ struct EvalWorkspace {
     using T = typename Model::Scalar;
     struct PerThread {
         typename Model::Cache cache;
-        Vector<T> scores;
-        std::vector<ItemId> history, sorted, candidates, chosen;
+        Buffer<T> queries, scores;  // a block's query rows and their scores
+        std::vector<std::vector<ItemId>> histories;
+        std::vector<ItemId> sorted, candidates, chosen;
         Index reserved_for = 0;  // window length the cache has been sized for
     };
     std::vector<PerThread> threads;
@@ -101,8 +108,8 @@ struct EvalWorkspace {
 };
 
 /// Metrics over the validation (test = false) or test targets, into ws.metrics. Parallel over
-/// users; each user writes only its own rank and ranks are averaged in user order, so the result
-/// does not depend on the thread count.
+/// fixed blocks of users; each user writes only its own rank and ranks are averaged in user
+/// order, so the result does not depend on the thread count.
 template <typename Model>
 const Metrics& evaluate(const Model& model, const Split& split, bool test, const EvalOptions& opt,
                         EvalWorkspace<Model>& ws) {
@@ -110,41 +117,61 @@ const Metrics& evaluate(const Model& model, const Split& split, bool test, const
     ws.ranks.assign(ws.users.size(), kMissRank);
     if (ws.threads.size() < std::size_t(max_threads()))
         ws.threads.resize(std::size_t(max_threads()));
-    // Size every thread's buffers for the longest history up front: which thread scores which
-    // user changes from pass to pass, and no pass after the first may grow a buffer.
+    // Size every thread's buffers for the longest history and a full block up front: which
+    // thread scores which block changes from pass to pass, and no pass after the first may grow
+    // a buffer.
     std::size_t longest = 1;
     for (Index u : ws.users) longest = std::max(longest, split.train[std::size_t(u)].size() + 1);
     for (auto& t : ws.threads) invalidate_cache(t.cache, 0);
+    const Index rows = padded_score_rows(kEvalBlock);
     on_each_thread([&](int tid) {  // on the thread that will use it (packing memory is per thread)
         auto& t = ws.threads[std::size_t(tid)];
-        t.history.reserve(longest);
+        t.histories.resize(std::size_t(kEvalBlock));
+        for (auto& h : t.histories) h.reserve(longest);
         if (opt.sampled) {
             t.sorted.reserve(longest);
             t.candidates.reserve(std::size_t(opt.negatives));
             t.chosen.reserve(std::size_t(opt.negatives));
         }
         if (t.reserved_for < model.maxlen()) {
-            t.history.assign(std::size_t(model.maxlen()), ItemId(1));
-            model.score_next(t.history, t.scores, t.cache);
+            t.histories[0].assign(std::size_t(model.maxlen()), ItemId(1));
+            t.queries.setZero(rows, model.query_dim());
+            model.query(t.histories[0], t.queries.row(0), t.cache);
+            model.score_queries(t.queries, t.scores, t.cache);
             t.reserved_for = model.maxlen();
         }
     });
-    parallel_for(std::ptrdiff_t(ws.users.size()), 16, [&](std::ptrdiff_t k) {
+    const auto num_users = std::ptrdiff_t(ws.users.size());
+    const std::ptrdiff_t blocks = (num_users + kEvalBlock - 1) / kEvalBlock;
+    parallel_for(blocks, 1, [&](std::ptrdiff_t b) {
         auto& w = ws.threads[std::size_t(thread_index())];
-        const Index u = ws.users[std::size_t(k)];
-        const auto& train = split.train[std::size_t(u)];
-        w.history.assign(train.begin(), train.end());
-        if (test) w.history.push_back(split.valid[std::size_t(u)]);
-        const ItemId target = test ? split.test[std::size_t(u)] : split.valid[std::size_t(u)];
-        model.score_next(w.history, w.scores, w.cache);
-        if (opt.sampled) {
-            sorted_unique(w.history, w.sorted);
-            Rng rng({opt.seed, std::uint64_t(u), test ? 1u : 0u});
-            sample_eval_negatives(w.sorted, target, split.num_items, opt.negatives, rng,
-                                  w.candidates, w.chosen);
-            ws.ranks[std::size_t(k)] = sampled_rank(w.scores, target, w.candidates);
-        } else {
-            ws.ranks[std::size_t(k)] = full_rank(w.scores, target, w.history);
+        const std::ptrdiff_t first = b * kEvalBlock;
+        const Index count = Index(std::min<std::ptrdiff_t>(kEvalBlock, num_users - first));
+        w.queries.setZero(padded_score_rows(count), model.query_dim());
+        for (Index j = 0; j < count; ++j) {
+            const Index u = ws.users[std::size_t(first + j)];
+            const auto& train = split.train[std::size_t(u)];
+            auto& history = w.histories[std::size_t(j)];
+            history.assign(train.begin(), train.end());
+            if (test) history.push_back(split.valid[std::size_t(u)]);
+            model.query(history, w.queries.row(j), w.cache);
+        }
+        model.score_queries(w.queries, w.scores, w.cache);
+        for (Index j = 0; j < count; ++j) {
+            const Index u = ws.users[std::size_t(first + j)];
+            const auto& history = w.histories[std::size_t(j)];
+            const ItemId target = test ? split.test[std::size_t(u)] : split.valid[std::size_t(u)];
+            auto scores = w.scores.row(j);
+            long& rank = ws.ranks[std::size_t(first + j)];
+            if (opt.sampled) {
+                sorted_unique(history, w.sorted);
+                Rng rng({opt.seed, std::uint64_t(u), test ? 1u : 0u});
+                sample_eval_negatives(w.sorted, target, split.num_items, opt.negatives, rng,
+                                      w.candidates, w.chosen);
+                rank = sampled_rank(scores, target, w.candidates);
+            } else {
+                rank = full_rank(scores, target, history);
+            }
         }
     });
     metrics_from_ranks(ws.ranks, ws.metrics);

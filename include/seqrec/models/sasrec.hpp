@@ -15,6 +15,7 @@
 #include "seqrec/core/param.hpp"
 #include "seqrec/core/param_arena.hpp"
 #include "seqrec/data/sampler.hpp"
+#include "seqrec/kernels/item_scores.hpp"
 #include "seqrec/layers/embedding.hpp"
 #include "seqrec/layers/encoder.hpp"
 
@@ -180,6 +181,7 @@ public:
     /// seen the longest window, forward, backward and scoring allocate nothing.
     struct Cache {
         Buf x0, emb_mask, out, dx0, dtower;
+        Buf queries, scores;  // score_next: a one-user block
         std::vector<typename Encoder<T>::Cache> towers;
         std::vector<ItemId> window;  // inference: the clipped history
     };
@@ -297,14 +299,27 @@ public:
         }
     }
 
-    /// Scores of every item for the next position after `history`: scores (N+1), entry 0 unused.
-    /// const and thread-safe with one Cache per thread.
-    void score_next(const std::vector<ItemId>& history, Vector<T>& scores, Cache& c) const {
+    /// Batched scoring (eval/evaluator.hpp, serve/): a user's query row is Ĥ of the last slot;
+    /// the scores of a block of queries are Q E^T (1.3), one GEMM per block.
+    Index query_dim() const { return config.dim; }
+    template <typename Row>
+    void query(const std::vector<ItemId>& history, Row&& q, Cache& c) const {
         encode_last(history, c.out, c);
-        scores.resize(config.num_items + 1);
-        scores(0) = T(0);
-        scores.tail(config.num_items).noalias() =
-            embedding.E.bottomRows(config.num_items) * c.out.row(0).transpose();  // (1.3)
+        q = c.out.row(0);
+    }
+    /// Q: padded_score_rows(B) x query_dim(); S: scores (Q.rows() x (N+1)), column 0 unused.
+    void score_queries(const ConstRef<T>& Q, Buf& S, Cache&) const {
+        score_items<T>(Q, embedding.E.bottomRows(config.num_items), S);
+    }
+
+    /// Scores of every item for the next position after `history`: scores (N+1), entry 0 unused.
+    /// The same bits as the user's row of a batched block. const and thread-safe with one Cache
+    /// per thread.
+    void score_next(const std::vector<ItemId>& history, Vector<T>& scores, Cache& c) const {
+        c.queries.setZero(padded_score_rows(1), query_dim());
+        query(history, c.queries.row(0), c);
+        score_queries(c.queries, c.scores, c);
+        scores = c.scores.row(0).transpose();
     }
 
     /// The output item table (N+1 x d) used by the losses: scores are Ĥ_t · E[i] (1.3).

@@ -14,6 +14,7 @@
 #include "seqrec/core/param_arena.hpp"
 #include "seqrec/data/sampler.hpp"
 #include "seqrec/kernels/activations.hpp"
+#include "seqrec/kernels/item_scores.hpp"
 #include "seqrec/layers/stochastic_embedding.hpp"
 #include "seqrec/layers/stochastic_transformer_block.hpp"
 
@@ -100,12 +101,12 @@ public:
         std::vector<typename StochasticTransformerBlock<T>::Cache> blocks;
         Buf dmu1, dsigma1, dmu2, dsigma2;
         std::vector<ItemId> window;  // inference: the clipped history
-        RowVector<T> ss;             // inference: sqrt(sigma) of the last slot
+        Buf queries, scores;         // score_next: a one-user block
         // Item-side scoring terms, computed once per (model, cache): sqrt(c_i) and
         // |m_i|^2 + sum c_i. A Cache is for one set of weights: use a fresh one (or call
         // invalidate()) after the weights change.
         const Stosa* items_of = nullptr;
-        Mat sqrt_cov;
+        Buf item_side;  // [m_i, sqrt(c_i)] (N x 2d)
         Vector<T> item_norms;
         void invalidate() { items_of = nullptr; }
     };
@@ -201,33 +202,50 @@ public:
         embedding.backward(c.dmu1, c.dsigma1, ids, c.emb, grad.embedding);
     }
 
-    /// Scores -W(t, i) (3.15) of every item after `history` (N+1; entry 0 unused). Thread-safe
-    /// with one Cache per thread; the cache keeps the item-side terms of this model (see Cache).
-    void score_next(const std::vector<ItemId>& history, Vector<T>& scores, Cache& c) const {
+    /// Batched scoring (eval/evaluator.hpp, serve/) of -W(t, i) (3.15) in the expanded form
+    /// W = |mu|^2 + sum sigma + |m_i|^2 + sum c_i - 2 [mu, sqrt(sigma)] . [m_i, sqrt(c_i)]:
+    /// a user's query row is [mu, sqrt(sigma), |mu|^2 + sum sigma] of the last slot, and a block
+    /// of queries is scored with one GEMM against the cached item side.
+    Index query_dim() const { return 2 * config.dim + 1; }
+    template <typename Row>
+    void query(const std::vector<ItemId>& history, Row&& q, Cache& c) const {
         SEQREC_CHECK(!history.empty(), ShapeError, "score_next needs a non-empty history");
         clip_window(history, config.maxlen, c.window);
         forward(c.window, c, nullptr);
-        const Index N = config.num_items, L = Index(c.window.size());
+        const Index d = config.dim, L = Index(c.window.size());
         const auto mu = c.mus.back().row(L - 1);
-        c.ss = c.sigmas.back().row(L - 1).cwiseSqrt();
-        const RowVector<T>& ss = c.ss;
-        const auto m = embedding.E_mu.bottomRows(N);
+        const auto sigma = c.sigmas.back().row(L - 1);
+        q.head(d) = mu;
+        q.segment(d, d) = sigma.cwiseSqrt();
+        q(2 * d) = mu.squaredNorm() + sigma.sum();
+    }
+    /// Q: padded_score_rows(B) x query_dim(); S: scores (Q.rows() x (N+1)), column 0 unused.
+    /// The cache keeps the item-side terms of this model (see Cache).
+    void score_queries(const ConstRef<T>& Q, Buf& S, Cache& c) const {
+        const Index N = config.num_items, d = config.dim;
         if (c.items_of != this) {
-            c.sqrt_cov =
+            const auto m = embedding.E_mu.bottomRows(N);
+            c.item_side.resize(N, 2 * d);
+            c.item_side.leftCols(d) = m;
+            c.item_side.rightCols(d) =
                 embedding.E_sigma.bottomRows(N).unaryExpr([](T e) { return elu(e) + T(1); });
-            c.item_norms = m.rowwise().squaredNorm() + c.sqrt_cov.rowwise().sum();
-            c.sqrt_cov = c.sqrt_cov.cwiseSqrt();
+            c.item_norms = m.rowwise().squaredNorm() + c.item_side.rightCols(d).rowwise().sum();
+            c.item_side.rightCols(d) = c.item_side.rightCols(d).cwiseSqrt();
             c.items_of = this;
         }
-        // W = |mu|^2 + |m_i|^2 - 2 mu.m_i + sum sigma + sum c_i - 2 sqrt(sigma).sqrt(c_i)
-        scores.resize(N + 1);
-        scores(0) = T(0);
-        auto out = scores.tail(N);
-        out = c.item_norms;
-        out.noalias() -= T(2) * (m * mu.transpose());
-        out.noalias() -= T(2) * (c.sqrt_cov * ss.transpose());
-        out.array() += mu.squaredNorm() + c.sigmas.back().row(L - 1).sum();
-        out = -out;
+        score_items<T>(Q.leftCols(2 * d), c.item_side, S);
+        for (Index r = 0; r < Q.rows(); ++r) {
+            auto out = S.row(r).tail(N).array();
+            out = T(2) * out - c.item_norms.transpose().array() - Q(r, 2 * d);
+        }
+    }
+    /// Scores -W(t, i) of every item after `history` (N+1; entry 0 unused): the same bits as
+    /// the user's row of a batched block. Thread-safe with one Cache per thread.
+    void score_next(const std::vector<ItemId>& history, Vector<T>& scores, Cache& c) const {
+        c.queries.setZero(padded_score_rows(1), query_dim());
+        query(history, c.queries.row(0), c);
+        score_queries(c.queries, c.scores, c);
+        scores = c.scores.row(0).transpose();
     }
 
     template <typename F>
