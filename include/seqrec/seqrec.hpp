@@ -26,6 +26,7 @@
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/kernels/causal_softmax.hpp"
 #include "seqrec/kernels/gemm.hpp"
+#include "seqrec/kernels/item_scores.hpp"
 #include "seqrec/kernels/relative_position.hpp"
 #include "seqrec/layers/alibi_scores.hpp"
 #include "seqrec/layers/attention_refinement.hpp"
