@@ -1,10 +1,16 @@
-// Times one SASRec training epoch and one full-ranking evaluation at the ml-1m settings of the
-// SASRec paper (maxlen 200, dim 50, 2 blocks, 1 head, batch 128, dropout 0.2, BCE), with minor
+// Times one training epoch and one full-ranking evaluation of a SASRec-family recipe, with minor
 // page faults per epoch, and the epoch on 1 thread, alternating with the N-thread epochs (thread
-// speed-up). benchmarks/compare_allocator.sh runs it with glibc told to keep freed memory.
-//   bench_sasrec [--data PATH] [--threads N] [--repeats N] [--loss bce|ce]
+// speed-up). Default: the ml-1m settings of the SASRec paper (recipe sasrec at maxlen 200: dim 50,
+// 2 blocks, 1 head, batch 128, dropout 0.2, BCE). The other settings:
+//   Yelp SASRec CE: --data Yelp.txt --recipe sasrec-ce --maxlen 50 --blocks 1
+//   Yelp MQSA-TED:  --data Yelp.txt --recipe mqsa-ted --maxlen 50
+// benchmarks/compare_allocator.sh runs it with glibc told to keep freed memory.
+//   bench_sasrec [--data PATH] [--recipe NAME] [--maxlen N] [--blocks N] [--loss bce|ce]
+//                [--threads N] [--repeats N]
 // Data: --data, else $SEQREC_DATA_DIR/ml-1m.txt, else a synthetic set of ml-1m's shape.
-// GFLOP/s counts useful work only: causal attention (lower triangle) and real (non-padding) rows.
+// GFLOP/s counts useful work only: causal attention (lower triangle), real (non-padding) rows,
+// CE recomputation not counted (design/PERF-NOTES.md §4); the percentage is of an fp32 GEMM
+// ceiling measured in the same run at the same thread count (support/sgemm_ceiling.hpp).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -13,6 +19,7 @@
 
 #include "support/args.hpp"
 #include "support/guarded_main.hpp"
+#include "support/sgemm_ceiling.hpp"
 #include "support/timer.hpp"
 
 using namespace seqrec;
@@ -31,11 +38,14 @@ double forward_flops(double L, double d, double blocks) {
 namespace {
 int run_benchmark(int argc, char** argv) {
     bench::Args args(argc, argv,
-                     "bench_sasrec [--data PATH] [--threads N] [--repeats N] [--loss bce|ce]");
+                     "bench_sasrec [--data PATH] [--recipe NAME] [--maxlen N] [--blocks N] "
+                     "[--loss bce|ce] [--threads N] [--repeats N]");
     std::string data_path = args.text("data", "");
     const int threads = int(args.integer("threads", 0)),
               repeats = int(std::max(1L, args.integer("repeats", 3)));
-    const std::string loss = args.text("loss", "bce");
+    const std::string recipe_name = args.text("recipe", "sasrec");
+    const long maxlen = args.integer("maxlen", 200), blocks = args.integer("blocks", 0);
+    const std::string loss = args.text("loss", "");
     args.finish();
     if (data_path.empty()) {
         if (const char* dir = std::getenv("SEQREC_DATA_DIR"))
@@ -59,19 +69,22 @@ int run_benchmark(int argc, char** argv) {
     }
     const Split split = leave_one_out(ds);
 
-    // The sasrec recipe at ML-1M's window (MODELS.md §10: n = 200).
-    RunConfig rc = recipe("sasrec", ds.num_items());
-    rc.model["maxlen"] = 200;
+    // Default: the sasrec recipe at ML-1M's window (MODELS.md §10: n = 200).
+    RunConfig rc = recipe(recipe_name, ds.num_items());
+    if (rc.kind != "sasrec") args.fail("--recipe must be a SASRec-family recipe");
+    rc.model["maxlen"] = maxlen;
+    if (blocks > 0) rc.model["blocks"] = blocks;
     const SASRecConfig cfg = config_from_json<SASRecConfig>(rc.model, "bench_sasrec");
     SASRec<float> model(cfg);
     Rng init(1);
     model.init(init);
     TrainOptions t = rc.train;
-    t.loss = parse_loss(loss);
+    if (!loss.empty()) t.loss = parse_loss(loss);
     Trainer<SASRec<float>> trainer(t);
     Adam<float> adam(t.adam);
 
     // Useful work per epoch and per evaluation.
+    const double towers = double(cfg.towers().size());
     double train_flops = 0, eval_flops = 0, windows = 0;
     const double d = double(cfg.dim), N = double(cfg.num_items);
     for (Index u = 0; u < split.num_users(); ++u) {
@@ -79,13 +92,16 @@ int run_benchmark(int argc, char** argv) {
         if (m >= 2) {
             const double L = std::min(m - 1, double(cfg.maxlen));
             const double out = t.loss == LossKind::bce ? 2 * 2 * L * d : 2 * L * N * d;
-            train_flops += 3 * (forward_flops(L, d, double(cfg.blocks)) + out);  // fwd + 2x bwd
+            const double kd = t.distill ? 2 * L * N * d : 0.0;  // one head per input item
+            train_flops +=
+                3 * (towers * forward_flops(L, d, double(cfg.blocks)) + out + kd);  // fwd + 2 bwd
             windows += 1;
         }
         if (split.test[std::size_t(u)] != 0) {
             const double L = std::min(m + 1, double(cfg.maxlen));
-            eval_flops += forward_flops(L, d, double(cfg.blocks) - 1) + 4 * L * d * d + 2 * L * d +
-                          6 * d * d + 2 * N * d;
+            eval_flops += towers * (forward_flops(L, d, double(cfg.blocks) - 1) + 4 * L * d * d +
+                                    2 * L * d + 6 * d * d) +
+                          2 * N * d;
         }
     }
 
@@ -108,26 +124,40 @@ int run_benchmark(int argc, char** argv) {
         bench::time_runs(1, repeats, [&] { m = evaluate(model, split, true, {}, ews); });
     const auto& train_times = train.seconds;
 
+    const double ceiling = bench::sgemm_ceiling_gflops();
+    set_threads(1);
+    const double ceiling1 = bench::sgemm_ceiling_gflops();
+    set_threads(nthreads);
+
     std::printf("seqrec SASRec benchmark: %s\n", source.c_str());
     std::printf(
-        "  %ld users, %ld items; maxlen 200, dim 50, 2 blocks, 1 head, batch 128, loss %s, "
-        "%d threads\n",
-        long(ds.num_users()), long(ds.num_items()), to_string(t.loss), max_threads());
+        "  %ld users, %ld items; recipe %s: maxlen %ld, dim %ld, %ld block(s) x %zu tower(s), "
+        "%ld head(s), batch %ld, loss %s%s, %d threads\n",
+        long(ds.num_users()), long(ds.num_items()), recipe_name.c_str(), long(cfg.maxlen),
+        long(cfg.dim), long(cfg.blocks), cfg.towers().size(), long(cfg.heads), long(t.batch),
+        to_string(t.loss), t.distill ? " + distillation" : "", max_threads());
     std::printf(
-        "| what | min s | median s | sequences/s | GFLOP/s (useful) | minor faults per run |\n");
-    std::printf("|---|---:|---:|---:|---:|---:|\n");
-    auto row = [&](const char* what, const bench::Runs& r, double items, double flops) {
+        "fp32 GEMM ceiling (2048^3 per thread, same run): %.1f GFLOP/s at %d threads, "
+        "%.1f at 1\n",
+        ceiling, nthreads, ceiling1);
+    std::printf(
+        "| what | min s | median s | sequences/s | GFLOP/s (useful) | %% of ceiling | minor faults "
+        "per run |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+    auto row = [&](const char* what, const bench::Runs& r, double items, double flops, double top) {
         const auto& s = r.seconds;
-        std::printf("| %s | %.3f | %.3f | %.0f | %.1f | %.0f |\n", what, s.front(),
-                    bench::median(s), items / s.front(), flops / s.front() / 1e9, r.faults_per_run);
+        const double gflops = flops / s.front() / 1e9;
+        std::printf("| %s | %.3f | %.3f | %.0f | %.1f | %.0f%% | %.0f |\n", what, s.front(),
+                    bench::median(s), items / s.front(), gflops, 100.0 * gflops / top,
+                    r.faults_per_run);
     };
     char label[96];
     std::snprintf(label, sizeof label, "train epoch (%.0f windows), %d threads", windows, nthreads);
-    row(label, train, windows, train_flops);
+    row(label, train, windows, train_flops, ceiling);
     std::snprintf(label, sizeof label, "full-ranking eval (%ld users), %d threads", m.users,
                   nthreads);
-    row(label, eval, double(m.users), eval_flops);
-    row("train epoch, 1 thread", train1, windows, train_flops);
+    row(label, eval, double(m.users), eval_flops, ceiling);
+    row("train epoch, 1 thread", train1, windows, train_flops, ceiling1);
     std::printf("thread speed-up of the epoch (median, 1 -> %d threads): %.2fx\n", nthreads,
                 bench::median(train1.seconds) / bench::median(train_times));
 

@@ -1,5 +1,6 @@
-// Full-softmax CE (MODELS.md 1.5): the row-chunked path with a chunk smaller than the rows and
-// not dividing them, against central differences and against the one-chunk result; dE adds.
+// Full-softmax CE (MODELS.md 1.5) on packed rows through the streaming kernel: row blocks and item
+// chunks smaller than the data and dividing neither, against central differences, against the
+// dense log-softmax, and against the one-block one-chunk result; dE and dH add.
 #include <doctest/doctest.h>
 
 #include <seqrec/losses/cross_entropy.hpp>
@@ -9,35 +10,64 @@
 using namespace seqrec;
 using namespace seqrec::test;
 
-TEST_CASE("cross entropy: multi-chunk path matches central differences and one chunk") {
+TEST_CASE("cross entropy: every row block x item chunk path matches central differences") {
     std::mt19937_64 rng(77);
-    const Index L = 8, d = 5, N = 11;
-    Mat H(L, d), E(N + 1, d);
+    const Index R = 8, d = 5, N = 11;
+    Mat H(R, d), E(N + 1, d);
     fill_uniform(H, rng);
     fill_uniform(E, rng);
+    E *= 2.0;  // spread the logits so a wrong chunk max or lse shows
     E.row(0).setZero();
-    const std::vector<ItemId> pos = {3, 0, 11, 1, 7, 7, 0, 2};  // 6 targets, 2 skipped rows
+    const std::vector<ItemId> pos = {3, 11, 11, 1, 7, 4, 5, 2};  // first, last, both chunk edges
     const double scale = 0.25;
-    for (Index chunk : {Index(4), Index(256)}) {  // 4 does not divide 6 targets
-        INFO("chunk " << chunk);
+    // Dense reference: scale * sum_r (logsumexp_j z_rj - z_ry).
+    double ref = 0;
+    for (Index r = 0; r < R; ++r) {
+        const Eigen::VectorXd z = E.bottomRows(N) * H.row(r).transpose();
+        ref += std::log((z.array() - z.maxCoeff()).exp().sum()) + z.maxCoeff() - z(pos[r] - 1);
+    }
+    ref *= scale;
+    Buffer<double> dH_one;
+    Param<double> dE_one(N + 1, d, ParamRole::item_table);
+    for (SoftmaxChunks c : {SoftmaxChunks{256, 1024}, SoftmaxChunks{3, 4}, SoftmaxChunks{1, 1},
+                            SoftmaxChunks{5, 10}}) {
+        INFO("row block " << c.row_block << ", item chunk " << c.item_chunk);
         auto loss = [&] {
             CrossEntropyWorkspace<double> w;
-            Buffer<double> dH;
-            return cross_entropy_loss<double>(H, E, pos, scale, dH, nullptr, w, chunk);
+            Buffer<double> g;
+            return cross_entropy_loss<double>(H, E, pos, scale, g, nullptr, w, c);
         };
         CrossEntropyWorkspace<double> ws;
         Buffer<double> dH;
         Param<double> dE(N + 1, d, ParamRole::item_table);
-        const double value = cross_entropy_loss<double>(H, E, pos, scale, dH, &dE, ws, chunk);
-        CHECK(value == doctest::Approx(loss()).epsilon(1e-14));
+        const double value = cross_entropy_loss<double>(H, E, pos, scale, dH, &dE, ws, c);
+        CHECK(value == doctest::Approx(ref).epsilon(1e-13));
         CHECK(relative_error(dH, numeric_gradient(H, loss)) < 1e-6);
         CHECK(relative_error(dE, numeric_gradient(E, loss)) < 1e-6);
-        CHECK(dH.row(1).isZero(0.0));  // skipped rows get no gradient
         CHECK(dE.row(0).isZero(0.0));  // padding is not a candidate
-        // A second call adds into dE (accumulating over windows), and dH is rewritten.
+        if (c.row_block == 256) {
+            dH_one = dH;
+            dE_one = dE;
+        } else {  // the chunking changes the summation order only
+            CHECK(relative_error(dH, dH_one) < 1e-13);
+            CHECK(relative_error(dE, dE_one) < 1e-13);
+        }
+        // A second call adds into dE (accumulating over packs), and dH is rewritten.
         const Mat once = dE;
-        cross_entropy_loss<double>(H, E, pos, scale, dH, &dE, ws, chunk);
+        cross_entropy_loss<double>(H, E, pos, scale, dH, &dE, ws, c);
         CHECK(relative_error(dE, 2.0 * once) < 1e-14);
         CHECK(relative_error(dH, numeric_gradient(H, loss)) < 1e-6);
     }
+}
+
+TEST_CASE("cross entropy: targets outside 1..N are rejected") {
+    Mat H = Mat::Ones(2, 3), E = Mat::Ones(5, 3);
+    CrossEntropyWorkspace<double> ws;
+    Buffer<double> dH;
+    const auto bad = [&](std::vector<ItemId> pos) {
+        return cross_entropy_loss<double>(H, E, pos, 1.0, dH, nullptr, ws);
+    };
+    CHECK_THROWS_AS(bad({1, 0}), ShapeError);
+    CHECK_THROWS_AS(bad({1, 5}), ShapeError);
+    CHECK_THROWS_AS(bad({1}), ShapeError);
 }

@@ -48,22 +48,28 @@ TEST_CASE("distillation loss equals the dense soft-label CE and its gradient is 
         for (Index j = 0; j < N; ++j) ref -= teacher.prob(i, ItemId(j + 1)) * (z(j) - lse);
     }
     ref *= o.lambda * scale;
-    DistillationWorkspace<double> ws;
-    CHECK(distillation_loss(E, ids, teacher, o, 0.0, scale, static_cast<Param<double>*>(nullptr),
-                            ws, nullptr) == doctest::Approx(ref).epsilon(1e-12));
-
-    for (double p : {0.0, 0.4}) {
-        CAPTURE(p);
-        auto loss = [&] {
+    // The heads as two windows of one pack, through every chunking.
+    const std::vector<ItemId> w1(ids.begin(), ids.begin() + 1), w2(ids.begin() + 1, ids.end());
+    for (SoftmaxChunks c : {SoftmaxChunks{256, 1024}, SoftmaxChunks{3, 2}, SoftmaxChunks{1, 5}}) {
+        INFO("row block " << c.row_block << ", item chunk " << c.item_chunk);
+        auto run = [&](double p, Param<double>* dE) {
             Rng drop(9);
             DistillationWorkspace<double> w;
-            return distillation_loss(E, ids, teacher, o, p, scale,
-                                     static_cast<Param<double>*>(nullptr), w, &drop);
+            w.clear(d);
+            distillation_add_heads<double>(E, w1, p, &drop, w);
+            distillation_add_heads<double>(E, w2, p, &drop, w);
+            return distillation_loss<double>(E, teacher, o, scale, dE, w, c);
         };
-        Param<double> dE(N + 1, d, ParamRole::item_table);
-        Rng drop(9);
-        distillation_loss(E, ids, teacher, o, p, scale, &dE, ws, &drop);
-        CHECK(relative_error(dE, numeric_gradient(E, loss)) < 1e-6);
-        CHECK(dE.row(0).isZero());
+        CHECK(run(0.0, nullptr) == doctest::Approx(ref).epsilon(1e-12));
+        for (double p : {0.0, 0.4}) {
+            CAPTURE(p);
+            Param<double> dE(N + 1, d, ParamRole::item_table);
+            run(p, &dE);
+            CHECK(relative_error(dE, numeric_gradient(E, [&] { return run(p, nullptr); })) < 1e-6);
+            CHECK(dE.row(0).isZero());
+            const Mat once = dE;  // a second pack adds
+            run(p, &dE);
+            CHECK(relative_error(dE, 2.0 * once) < 1e-14);
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 #include "support/fixtures.hpp"
 #include "support/gradient_check.hpp"
+#include "support/objective_check.hpp"
 
 using namespace seqrec;
 using namespace seqrec::test;
@@ -28,6 +29,7 @@ std::vector<TrainSample> batch_of_windows() {
         {1, 2, 3, 4, 5, 6, 7, 8, 9, 2},  // longer than n: full window
         {4, 4},                          // length-1 window, repeated id
         {9, 3, 7, 3},
+        {6, 1, 6},  // length 2
         {2, 5, 8, 1, 5}};
     std::vector<TrainSample> out;
     Rng rng(77);
@@ -40,17 +42,12 @@ std::vector<TrainSample> batch_of_windows() {
     return out;
 }
 
+/// All windows in one pack (dropout frozen: the same masks on every call).
 double batch_loss(const SASRec<double>& m, const std::vector<TrainSample>& batch, LossKind kind,
                   SASRec<double>* grad) {
     double targets = 0;
     for (const auto& s : batch) targets += double(s.target.size());
-    ObjectiveWorkspace<SASRec<double>> ws;
-    double loss = 0;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-        Rng drop({5, i});  // same masks on every call: dropout frozen
-        loss += window_objective(m, batch[i], ObjectiveSpec{kind}, 1.0 / targets, grad, ws, &drop);
-    }
-    return loss;
+    return packed_loss(m, batch, small_chunks(kind), 1.0 / targets, grad, 5);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "support/fixtures.hpp"
 #include "support/layer_check.hpp"
+#include "support/objective_check.hpp"
 
 using namespace seqrec;
 using namespace seqrec::test;
@@ -53,14 +54,7 @@ TEST_CASE("STOSA (+AWRSR M1-M4) whole model: every parameter gradient matches") 
                 batch.push_back(t);
             }
             auto run = [&](Stosa<double>* grad) {
-                ObjectiveWorkspace<Stosa<double>> ws;
-                double loss = 0;
-                for (std::size_t i = 0; i < batch.size(); ++i) {
-                    Rng drop({9, i});
-                    loss += window_objective(model, batch[i], ObjectiveSpec{LossKind::bpr},
-                                             1.0 / 19, grad, ws, &drop);
-                }
-                return loss;
+                return packed_loss(model, batch, ObjectiveSpec{LossKind::bpr}, 1.0 / 19, grad, 9);
             };
             Stosa<double> grad = model.zeros_like();
             run(&grad);

@@ -7,6 +7,7 @@
 /// evaluation pass or request allocates nothing once each buffer has seen its largest shape.
 #pragma once
 
+#include <algorithm>
 #include <type_traits>
 #include <utility>
 
@@ -67,6 +68,18 @@ public:
     Buffer& resize(Index rows, Index cols) {
         if (rows * cols > storage_.size()) storage_.resize(rows * cols);
         new (static_cast<Base*>(this)) Base(storage_.data(), rows, cols);  // re-seat the view
+        return *this;
+    }
+    /// `rows` rows, keeping the existing ones (row-major: they stay where they are), for packs
+    /// filled window by window. Above capacity it grows to at least twice the old capacity.
+    Buffer& conservative_resize_rows(Index rows) {
+        const Index cols = this->cols(), used = this->size();
+        if (rows * cols > storage_.size()) {
+            Vector<T> bigger(std::max(rows * cols, 2 * storage_.size()));
+            bigger.head(used) = storage_.head(used);
+            storage_.swap(bigger);
+        }
+        new (static_cast<Base*>(this)) Base(storage_.data(), rows, cols);
         return *this;
     }
     /// The first n scalars as an aligned column vector (the buffer becomes n x 1): per-row

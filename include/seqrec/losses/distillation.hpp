@@ -4,6 +4,7 @@
 /// Teacher rows are never dense: p^T = base + sparse corrections (6.5).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <utility>
@@ -12,7 +13,7 @@
 #include "seqrec/core/param.hpp"
 #include "seqrec/core/rng.hpp"
 #include "seqrec/data/transition_graph.hpp"
-#include "seqrec/kernels/gemm.hpp"
+#include "seqrec/kernels/streaming_softmax_ce.hpp"
 #include "seqrec/layers/dropout.hpp"
 
 namespace seqrec {
@@ -45,6 +46,10 @@ public:
             for (TransitionGraph::InnerIterator it(C_, i); it; ++it) z += weight(i, it.value());
             Z_[std::size_t(i)] = z;
         }
+        excess_.resize(std::size_t(C_.nonZeros()));
+        for (Index i = 0; i < N; ++i)
+            for (auto k = C_.outerIndexPtr()[i]; k < C_.outerIndexPtr()[i + 1]; ++k)
+                excess_[std::size_t(k)] = weight(i, C_.valuePtr()[k]) - base_;
     }
     Index num_items() const { return C_.rows(); }
     double tau() const { return tau_; }
@@ -56,82 +61,114 @@ public:
         return (v > 0 ? weight(i - 1, float(v)) : base_) / Z_[std::size_t(i) - 1];
     }
 
-    /// sum_j p^T(j | i) z_j over a row z (item j at z(j-1)), in O(N + nnz) (6.5).
+    /// sum_j p^T(j | i) z_j over a run of items: z(k) is item lo+k+1 (lo = 0: the whole row),
+    /// in O(|z| + successors in the run) (6.5).
     template <typename Row>
-    double expectation(ItemId i, const Row& z) const {
-        const double inv = 1.0 / Z_[std::size_t(i) - 1];
+    double expectation(ItemId i, const Row& z, Index lo = 0) const {
         double acc = base_ * double(z.sum());
-        for (TransitionGraph::InnerIterator it(C_, i - 1); it; ++it)
-            acc += (weight(i - 1, it.value()) - base_) * double(z(it.col()));
-        return acc * inv;
+        for_successors(i, lo, z.size(),
+                       [&](Index j, double excess) { acc += excess * double(z(j)); });
+        return acc / Z_[std::size_t(i) - 1];
     }
-    /// g += k * p^T(. | i), without forming a dense teacher row.
+    /// g += k * p^T(. | i) over the same run of items, without forming a dense teacher row.
     template <typename Row>
-    void add_scaled_row(ItemId i, double k, Row&& g) const {
+    void add_scaled_row(ItemId i, double k, Row&& g, Index lo = 0) const {
         using S = typename std::decay_t<Row>::Scalar;
         const double inv = 1.0 / Z_[std::size_t(i) - 1];
         g.array() += S(k * base_ * inv);
-        for (TransitionGraph::InnerIterator it(C_, i - 1); it; ++it)
-            g(it.col()) += S(k * (weight(i - 1, it.value()) - base_) * inv);
+        for_successors(i, lo, g.size(),
+                       [&](Index j, double excess) { g(j) += S(k * excess * inv); });
     }
 
 private:
+    /// f(column - lo, w_j - base) for the successors j of item i among items lo+1 .. lo+width;
+    /// a binary search finds the first (columns are sorted), so a chunk costs its own successors.
+    template <typename F>
+    void for_successors(ItemId i, Index lo, Index width, F&& f) const {
+        const auto* cols = C_.innerIndexPtr();
+        const auto begin = C_.outerIndexPtr()[i - 1], end = C_.outerIndexPtr()[i];
+        for (auto k = std::lower_bound(cols + begin, cols + end, lo) - cols; k < end; ++k) {
+            const Index j = Index(cols[k]) - lo;
+            if (j >= width) break;
+            f(j, excess_[std::size_t(k)]);
+        }
+    }
     double weight(Index row, float count) const {
         const double c = double(count) / (rowmax_[std::size_t(row)] + 1e-24);  // (6.2)
         return std::exp((c - 1.0) / tau_);
     }
     TransitionGraph C_;
     double tau_ = 0.1, base_ = 0.0;
-    std::vector<double> Z_, rowmax_;
+    std::vector<double> Z_, rowmax_, excess_;  // excess_: w_j - base per stored count
 };
 
-/// Reusable buffers for `distillation_loss`.
+/// The teacher's rows as targets of streaming_softmax_ce: row r is head item heads[r].
+struct TeacherTargets {
+    const TransitionTeacher* teacher;
+    const ItemId* heads;
+    template <typename Row>
+    double dot(Index r, Index lo, const Row& z) const {
+        return teacher->expectation(heads[r], z, lo);
+    }
+    template <typename Row, typename T>
+    void subtract(Index r, Index lo, T k, Row&& g) const {
+        teacher->add_scaled_row(heads[r], -double(k), g, lo);
+    }
+};
+
+/// The heads of a group of windows, packed: u_h = Drop(sqrt(d) E[i_h]) and their dropout masks.
 template <typename T>
 struct DistillationWorkspace {
-    Buffer<T> U, logits, dU, mask;
+    std::vector<ItemId> heads;
+    Buffer<T> U, mask, window_mask, dU;
+    SoftmaxWorkspace<T> softmax;
+
+    void clear(Index d) {
+        heads.clear();
+        U.resize(0, d);
+        mask.resize(0, d);
+    }
 };
 
-/// Distillation loss of the heads `ids` (the non-padding input items of one window), times `scale`
-/// (= 1 / heads in the batch). u_h = Drop(sqrt(d) E[i_h]) with its own mask drawn from `rng`;
-/// z_hj = u_h . E[j]; loss = lambda * sum_h CE(p^T(.|i_h), softmax(z_h / tau)) (6.4)-(6.6).
-/// Adds dL/dE into *dE (B.15). Cost O(|ids| N d), like the CE output layer.
+/// Appends the heads `ids` (the input items of one window) to the pack, each row
+/// u_h = Drop(sqrt(d) E[i_h]) with its mask drawn from `rng` (6.4); rng == nullptr or p == 0: no
+/// dropout. Packs are filled either all with dropout or all without.
 template <typename T>
-double distillation_loss(const ConstRef<T>& E, const std::vector<ItemId>& ids,
-                         const TransitionTeacher& teacher, const DistillationOptions& o,
-                         double dropout, T scale, Param<T>* dE, DistillationWorkspace<T>& ws,
-                         Rng* rng) {
-    const Index N = E.rows() - 1, d = E.cols(), H = Index(ids.size());
+void distillation_add_heads(const ConstRef<T>& E, const std::vector<ItemId>& ids, double dropout,
+                            Rng* rng, DistillationWorkspace<T>& ws) {
+    const Index d = E.cols(), off = ws.U.rows(), n = Index(ids.size());
+    const T c = std::sqrt(T(d));
+    ws.U.conservative_resize_rows(off + n);
+    for (Index h = 0; h < n; ++h) ws.U.row(off + h) = c * E.row(ids[std::size_t(h)]);
+    ws.heads.insert(ws.heads.end(), ids.begin(), ids.end());
+    if (!rng || dropout <= 0.0) return;
+    draw_dropout_mask(ws.window_mask, n, d, dropout, *rng);
+    ws.mask.conservative_resize_rows(off + n);
+    ws.mask.middleRows(off, n) = ws.window_mask;
+    ws.U.middleRows(off, n).array() *= ws.window_mask.array();
+}
+
+/// Distillation loss of the packed heads, times `scale` (= 1 / heads in the batch):
+/// z_hj = u_h . E[j]; loss = lambda * sum_h CE(p^T(.|i_h), softmax(z_h / tau)) (6.4)-(6.6).
+/// Adds dL/dE into *dE (B.15), through both the items and the heads. Cost O(heads N d), like the
+/// CE output layer, on the same streaming kernel.
+template <typename T>
+double distillation_loss(const ConstRef<T>& E, const TransitionTeacher& teacher,
+                         const DistillationOptions& o, T scale, Param<T>* dE,
+                         DistillationWorkspace<T>& ws, const SoftmaxChunks& chunks = {}) {
+    const Index d = E.cols(), H = ws.U.rows();
     if (H == 0 || o.lambda == 0.0) return 0.0;
-    const auto items = E.bottomRows(N);
-    const T c = std::sqrt(T(d)), inv_tau = T(1.0 / o.tau);
-    ws.U.resize(H, d);
-    for (Index h = 0; h < H; ++h) ws.U.row(h) = c * E.row(ids[std::size_t(h)]);
-    dropout_forward(ws.U, ws.mask, dropout, rng);
-    ws.logits.resize(H, N);
-    gemm_assign(ws.logits, ws.U, items.transpose());  // z (H x N)
-    double loss = 0.0;
-    const double k = o.lambda * double(scale);
-    for (Index h = 0; h < H; ++h) {
-        auto z = ws.logits.row(h);
-        const ItemId i = ids[std::size_t(h)];
-        const double teacher_dot = teacher.expectation(i, z);  // before z is overwritten
-        const T mx = z.maxCoeff();
-        z.array() = ((z.array() - mx) * inv_tau).exp();
-        const double sum = double(z.sum());
-        // -sum_j p^T_j log p^S_j = logsumexp(z / tau) - sum_j p^T_j z_j / tau
-        loss += std::log(sum) + double(mx) * double(inv_tau) - teacher_dot * double(inv_tau);
-        // dz = k (p^S - p^T) / tau   (B.15)
-        z *= T(k / o.tau / sum);
-        teacher.add_scaled_row(i, -k / o.tau, z);
-    }
+    const T k = T(o.lambda) * scale;
+    if (dE) ws.dU.setZero(H, d);
+    const double loss =
+        streaming_softmax_ce<T>(ws.U, E, T(1.0 / o.tau), TeacherTargets{&teacher, ws.heads.data()},
+                                k, dE ? &ws.dU : nullptr, dE, ws.softmax, chunks);
     if (dE) {
-        ws.dU.resize(H, d);
-        gemm_assign(ws.dU, ws.logits, items);
-        gemm_add(dE->bottomRows(N), ws.logits.transpose(), ws.U);
-        dropout_backward(ws.dU, ws.mask);
-        for (Index h = 0; h < H; ++h) dE->row(ids[std::size_t(h)]) += c * ws.dU.row(h);
+        if (ws.mask.rows() == H) ws.dU.array() *= ws.mask.array();
+        const T c = std::sqrt(T(d));
+        for (Index h = 0; h < H; ++h) dE->row(ws.heads[std::size_t(h)]) += c * ws.dU.row(h);
     }
-    return loss * k;
+    return loss * double(k);
 }
 
 }  // namespace seqrec

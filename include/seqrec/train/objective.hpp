@@ -39,10 +39,16 @@ struct Distillation {
     double dropout = 0.0;  ///< on the student's input embeddings (6.4), the model's dropout
 };
 
-/// What a model is trained on. `kd` is optional.
+/// What a model is trained on. `kd` is optional. `chunks`: the fixed row blocks and item chunks
+/// of the item-table losses (full CE, distillation).
 struct ObjectiveSpec {
     LossKind loss = LossKind::bce;
     const Distillation* kd = nullptr;
+    SoftmaxChunks chunks;
+
+    ObjectiveSpec() = default;
+    explicit ObjectiveSpec(LossKind l, const Distillation* k = nullptr, SoftmaxChunks c = {})
+        : loss(l), kd(k), chunks(c) {}
 };
 
 /// The loss a model family trains with by default.
@@ -64,7 +70,7 @@ inline void check_objective(const StosaConfig&, LossKind loss, bool distill) {
                  "distillation (TED / CAD) is defined for SASRec-family models, not STOSA");
 }
 
-/// Per-thread scratch for `window_objective`.
+/// Per-thread scratch for the objectives.
 template <typename Model>
 struct ObjectiveWorkspace {
     using T = typename Model::Scalar;
@@ -73,46 +79,103 @@ struct ObjectiveWorkspace {
     DistillationWorkspace<T> kd;
     BprWorkspace<T> bpr;
     Buffer<T> dout, dsigma;  // dL/d(last representations); STOSA: dmu, dsigma
+    Buffer<T> rows, drows;   // full CE: the packed final representations and their gradient
+    std::vector<ItemId> targets;
 };
 
-/// Loss of one window, times `scale` (= 1 / targets in the batch, so sums over windows give the
-/// batch mean, MODELS.md 1.4-1.5). When `grad` is given, ADDS the gradient of that loss into it.
-/// `rng`: dropout stream (nullptr = no dropout). For BCE, s.negative must be filled.
-/// `spec.kd`: optional distillation over the window's input items (heads), weighted by its lambda.
-template <typename T>
-double window_objective(const SASRec<T>& model, const TrainSample& s, const ObjectiveSpec& spec,
-                        T scale, SASRec<T>* grad, ObjectiveWorkspace<SASRec<T>>& ws, Rng* rng) {
-    const auto& H = model.forward(s.input, ws.cache, rng);
+/// Loss of `count` windows, times `scale` (= 1 / targets in the batch, so sums over windows give
+/// the batch mean, MODELS.md 1.4-1.5). When `grad` is given, ADDS the gradient into it.
+/// `sample(i, rng)` returns window i's sample and sets `rng` to the start of its stream (dropout,
+/// negatives); asked twice for the same i it must give the same. rng == nullptr: no dropout.
+///
+/// Full CE needs every row's log-sum-exp over the whole catalogue before any gradient, and its
+/// products want hundreds of rows: the windows' final representations are packed, the loss runs
+/// once on the pack (losses/cross_entropy.hpp), and then each window is run forward again (same
+/// stream, same bits) and backward. The recomputation costs one encoder forward, a few percent of
+/// the item-table products at these catalogue sizes, and keeps one window cache per thread. BCE is
+/// row-local and runs window by window. Distillation heads are packed for every loss.
+template <typename T, typename SampleFn>
+double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& sample, Rng* rng,
+                         const ObjectiveSpec& spec, T scale, SASRec<T>* grad,
+                         ObjectiveWorkspace<SASRec<T>>& ws) {
+    Rng unused(0);
+    Rng& stream = rng ? *rng : unused;
+    const Distillation* kd = spec.kd && spec.kd->teacher ? spec.kd : nullptr;
+    const auto& E = model.output_items();
+    Param<T>* dE = grad ? &grad->output_items() : nullptr;
+    const bool packed = spec.loss == LossKind::ce;
+    const Index d = model.config.dim;
     double value = 0.0;
-    if (spec.loss == LossKind::bce)
-        value = bce_loss(H, model.output_items(), s.target, s.negative, scale, ws.dout,
-                         grad ? &grad->output_items() : nullptr);
-    else
-        value = cross_entropy_loss(H, model.output_items(), s.target, scale, ws.dout,
-                                   grad ? &grad->output_items() : nullptr, ws.ce);
-    if (grad) model.backward(ws.dout, s.input, ws.cache, *grad);
-    const Distillation* kd = spec.kd;
-    if (kd && kd->teacher)
-        value += distillation_loss(model.output_items(), s.input, *kd->teacher, kd->options,
-                                   rng ? kd->dropout : 0.0, scale,
-                                   grad ? &grad->output_items() : nullptr, ws.kd, rng);
+    if (kd) ws.kd.clear(d);
+    ws.rows.resize(0, d);
+    ws.targets.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+        const TrainSample& s = sample(i, stream);
+        const auto& H = model.forward(s.input, ws.cache, rng);
+        if (packed) {
+            const Index off = ws.rows.rows();
+            ws.rows.conservative_resize_rows(off + H.rows());
+            ws.rows.middleRows(off, H.rows()) = H;
+            ws.targets.insert(ws.targets.end(), s.target.begin(), s.target.end());
+        } else {
+            value += bce_loss(H, E, s.target, s.negative, scale, ws.dout, dE);
+            if (grad) model.backward(ws.dout, s.input, ws.cache, *grad);
+        }
+        if (kd) distillation_add_heads(E, s.input, rng ? kd->dropout : 0.0, rng, ws.kd);
+    }
+    if (packed) {
+        value +=
+            cross_entropy_loss(ws.rows, E, ws.targets, scale, ws.drows, dE, ws.ce, spec.chunks);
+        Index off = 0;
+        for (std::size_t i = 0; grad && i < count; ++i) {
+            const TrainSample& s = sample(i, stream);
+            const Index L = Index(s.input.size());
+            if (count > 1) model.forward(s.input, ws.cache, rng);  // the cache holds the last one
+            model.backward(ws.drows.middleRows(off, L), s.input, ws.cache, *grad);
+            off += L;
+        }
+    }
+    if (kd) value += distillation_loss(E, *kd->teacher, kd->options, scale, dE, ws.kd, spec.chunks);
     return value;
 }
 
-/// STOSA: BPR + pvn (3.18) on the last layer's Gaussians, times scale; s.negative must be filled.
-template <typename T>
-double window_objective(const Stosa<T>& model, const TrainSample& s, const ObjectiveSpec& spec,
-                        T scale, Stosa<T>* grad, ObjectiveWorkspace<Stosa<T>>& ws, Rng* rng) {
+/// STOSA: BPR + pvn (3.18) on the last layer's Gaussians, row-local, window by window.
+template <typename T, typename SampleFn>
+double windows_objective(const Stosa<T>& model, std::size_t count, SampleFn&& sample, Rng* rng,
+                         const ObjectiveSpec& spec, T scale, Stosa<T>* grad,
+                         ObjectiveWorkspace<Stosa<T>>& ws) {
     (void)spec;  // checked by check_objective: always BPR + pvn
+    Rng unused(0);
+    Rng& stream = rng ? *rng : unused;
     auto& c = ws.cache;
-    model.forward(s.input, c, rng);
     const auto& emb = model.embedding;
-    const double loss = bpr_pvn_loss(c.mus.back(), c.sigmas.back(), emb.E_mu, emb.E_sigma, s.target,
-                                     s.negative, model.config.pvn_weight, scale, ws.dout, ws.dsigma,
-                                     grad ? &grad->embedding.E_mu : nullptr,
-                                     grad ? &grad->embedding.E_sigma : nullptr, ws.bpr);
-    if (grad) model.backward(ws.dout, ws.dsigma, s.input, c, *grad);
+    double loss = 0.0;
+    for (std::size_t i = 0; i < count; ++i) {
+        const TrainSample& s = sample(i, stream);
+        model.forward(s.input, c, rng);
+        loss += bpr_pvn_loss(c.mus.back(), c.sigmas.back(), emb.E_mu, emb.E_sigma, s.target,
+                             s.negative, model.config.pvn_weight, scale, ws.dout, ws.dsigma,
+                             grad ? &grad->embedding.E_mu : nullptr,
+                             grad ? &grad->embedding.E_sigma : nullptr, ws.bpr);
+        if (grad) model.backward(ws.dout, ws.dsigma, s.input, c, *grad);
+    }
     return loss;
+}
+
+/// One window: windows_objective with count 1, its stream starting at rng's current state.
+/// For BCE and BPR, s.negative must be filled.
+template <typename Model>
+double window_objective(const Model& model, const TrainSample& s, const ObjectiveSpec& spec,
+                        typename Model::Scalar scale, Model* grad, ObjectiveWorkspace<Model>& ws,
+                        Rng* rng) {
+    const Rng start = rng ? *rng : Rng(0);
+    return windows_objective(
+        model, 1,
+        [&](std::size_t, Rng& r) -> const TrainSample& {
+            r = start;
+            return s;
+        },
+        rng, spec, scale, grad, ws);
 }
 
 }  // namespace seqrec

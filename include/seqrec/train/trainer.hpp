@@ -191,12 +191,15 @@ private:
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     }
 
-    /// Runs one window of the model's full length through every thread's workspace, on that
-    /// thread (its product packing memory is per thread too), with zero weight into the chunk
-    /// buffer of the same index (zeroed by the next step). No later window then grows a buffer:
-    /// which thread gets which window changes from step to step.
+    /// Runs the largest chunk of the batch, every window of the model's full length, through
+    /// every thread's workspace, on that thread (its product packing memory is per thread too),
+    /// with zero weight into the chunk buffer of the same index (zeroed by the next step). No
+    /// later chunk then grows a buffer: which thread gets which chunk changes from step to step.
     void reserve_workspaces(const Model& model, const Split& split) {
         const Index n = model.maxlen();
+        const std::size_t C =
+            std::min<std::size_t>(std::size_t(opt_.chunks), std::size_t(opt_.batch));
+        const std::size_t windows = (std::size_t(opt_.batch) + C - 1) / C;
         TrainSample dummy;
         dummy.input.assign(std::size_t(n), ItemId(1));
         dummy.target.assign(std::size_t(n), ItemId(1));
@@ -204,8 +207,14 @@ private:
         on_each_thread([&](int tid) {
             const std::size_t t = std::size_t(tid);
             if (t >= grads_.size() || t >= ws_.size()) return;  // never given a chunk
-            Rng rng({opt_.seed, 0xA110Cu, t});
-            window_objective(model, dummy, spec_, T(0), &grads_[t], ws_[t], &rng);
+            Rng rng(0);
+            windows_objective(
+                model, windows,
+                [&](std::size_t k, Rng& r) -> const TrainSample& {
+                    r = Rng({opt_.seed, 0xA110Cu, t, k});
+                    return dummy;
+                },
+                &rng, spec_, T(0), &grads_[t], ws_[t]);
             samples_[t].input.reserve(std::size_t(n));
             samples_[t].target.reserve(std::size_t(n));
             samples_[t].negative.reserve(std::size_t(n));
@@ -241,16 +250,19 @@ private:
             TrainSample& s = samples_[tid];
             const std::size_t lo = B * std::size_t(c) / C;
             const std::size_t hi = B * (std::size_t(c) + 1) / C;
-            double loss = 0.0;
-            for (std::size_t i = lo; i < hi; ++i) {
-                const Index u = order[i];
-                Rng rng({opt_.seed, std::uint64_t(epoch), std::uint64_t(u)});
-                make_train_sample(split.train[std::size_t(u)], model.maxlen(), s);
-                if (needs_negatives(opt_.loss))
-                    sample_negatives(seen_[std::size_t(u)], split.num_items, s.target.size(),
-                                     s.negative, rng);
-                loss += window_objective(model, s, spec_, scale, &g, ws, &rng);
-            }
+            Rng rng(0);
+            const double loss = windows_objective(
+                model, hi - lo,
+                [&](std::size_t k, Rng& r) -> const TrainSample& {
+                    const Index u = order[lo + k];
+                    r = Rng({opt_.seed, std::uint64_t(epoch), std::uint64_t(u)});
+                    make_train_sample(split.train[std::size_t(u)], model.maxlen(), s);
+                    if (needs_negatives(opt_.loss))
+                        sample_negatives(seen_[std::size_t(u)], split.num_items, s.target.size(),
+                                         s.negative, r);
+                    return s;
+                },
+                &rng, spec_, scale, &g, ws);
             chunk_loss_[std::size_t(c)] = loss;
         });
         reduce_grads();
