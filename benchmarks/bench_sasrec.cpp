@@ -1,7 +1,8 @@
 // Times one training epoch and one full-ranking evaluation of a SASRec-family recipe, with minor
 // page faults per epoch, and the epoch on 1 thread, alternating with the N-thread epochs (thread
-// speed-up). Default: the ml-1m settings of the SASRec paper (recipe sasrec at maxlen 200: dim 50,
-// 2 blocks, 1 head, batch 128, dropout 0.2, BCE). The other settings:
+// speed-up), single-request latency and batched requests/s. Default: the ml-1m settings of the
+// SASRec paper (recipe sasrec at maxlen 200: dim 50, 2 blocks, 1 head, batch 128, dropout 0.2,
+// BCE). The other settings:
 //   Yelp SASRec CE: --data Yelp.txt --recipe sasrec-ce --maxlen 50 --blocks 1
 //   Yelp MQSA-TED:  --data Yelp.txt --recipe mqsa-ted --maxlen 50
 // benchmarks/compare_allocator.sh runs it with glibc told to keep freed memory.
@@ -11,11 +12,13 @@
 // GFLOP/s counts useful work only: causal attention (lower triangle), real (non-padding) rows,
 // CE recomputation not counted (design/PERF-NOTES.md §4); the percentage is of an fp32 GEMM
 // ceiling measured in the same run at the same thread count (support/sgemm_ceiling.hpp).
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <seqrec/seqrec.hpp>
 #include <string>
+#include <vector>
 
 #include "support/args.hpp"
 #include "support/guarded_main.hpp"
@@ -124,6 +127,33 @@ int run_benchmark(int argc, char** argv) {
         bench::time_runs(1, repeats, [&] { m = evaluate(model, split, true, {}, ews); });
     const auto& train_times = train.seconds;
 
+    // Serving: single requests (top 10, history excluded) for the first 200 test users, each
+    // timed alone on a warm workspace, then every test user as one batch (requests/s).
+    IdMap ids;
+    for (Index i = 1; i <= cfg.num_items; ++i) ids.add(i);
+    const Recommender<SASRec<float>> rec(model, ids);
+    std::vector<std::vector<std::int64_t>> requests;
+    for (Index u = 0; u < split.num_users(); ++u)
+        if (split.test[std::size_t(u)] != 0) {
+            const auto h = split.history(u, true);
+            requests.emplace_back(h.begin(), h.end());
+        }
+    Recommender<SASRec<float>>::Workspace rws;
+    rec.reserve(rws);
+    std::vector<Recommendation> picks;
+    std::vector<double> latency;
+    for (std::size_t r = 0; r < std::min<std::size_t>(200, requests.size()); ++r) {
+        rec.recommend(requests[r], 10, rws, picks);  // warm: this history's shapes
+        const double t0 = bench::now_seconds();
+        rec.recommend(requests[r], 10, rws, picks);
+        latency.push_back(bench::now_seconds() - t0);
+    }
+    std::sort(latency.begin(), latency.end());
+    std::vector<std::vector<Recommendation>> answers;
+    std::vector<Recommender<SASRec<float>>::Workspace> pool;
+    const auto batched =
+        bench::time_runs(1, repeats, [&] { rec.recommend_many(requests, 10, answers, pool); });
+
     const double ceiling = bench::sgemm_ceiling_gflops();
     set_threads(1);
     const double ceiling1 = bench::sgemm_ceiling_gflops();
@@ -161,6 +191,12 @@ int run_benchmark(int argc, char** argv) {
     std::printf("thread speed-up of the epoch (median, 1 -> %d threads): %.2fx\n", nthreads,
                 bench::median(train1.seconds) / bench::median(train_times));
 
+    if (!latency.empty())
+        std::printf("single request (top 10, %zu users, 1 thread): median %.3f ms, p99 %.3f ms\n",
+                    latency.size(), 1e3 * bench::median(latency),
+                    1e3 * latency[std::min(latency.size() - 1, latency.size() * 99 / 100)]);
+    std::printf("batched requests (%zu users, top 10, %d threads): %.0f requests/s\n",
+                requests.size(), nthreads, double(requests.size()) / batched.seconds.front());
     std::printf("peak memory: %.1f MiB\n", bench::peak_rss_mib());
     std::printf("test NDCG@10 after %ld epochs: %.4f (full ranking)\n", long(epoch),
                 m.get("NDCG@10"));
