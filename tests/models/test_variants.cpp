@@ -80,6 +80,7 @@ TEST_CASE("MQSA (+TED) and RPESA (+CAD): every parameter gradient matches") {
         SASRec<double> rpesa = random_model(rp, 2);
         check_model(rpesa, LossKind::ce, &kd);
         check_model(rpesa, LossKind::bce, nullptr);
+        check_model(rpesa, LossKind::bce, &kd);  // row-local loss, packed distillation heads
         for (Refinement m : {Refinement::simple, Refinement::value, Refinement::additive}) {
             INFO("AWRSR " << to_string(m));
             SASRecConfig aw = base_config();
