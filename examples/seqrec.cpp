@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <seqrec/seqrec.hpp>
 #include <set>
 #include <sstream>
@@ -26,6 +27,7 @@ const char* kUsage = R"(usage:
                [--save MODEL_DIR] [--eval full|sampled] [--patience N] [--metric NAME]
                [--eval-every N] [--beta2 X] [--l2-emb X] [--weight-decay X] [--reg X]
                [--activation relu|gelu|elu] [--max-eval-users N] [--quiet]
+               [--log FILE.jsonl]  (one JSON line per epoch: loss, grad_norm, seconds, metrics)
                MQSA:  [--L 3] [--alpha 0.5]        RPESA: [--max-rel N] [--no-abs-pos 1]
                attention scores: [--attention dot|relative|alibi]  (relative = RPESA)
                distillation: [--distill none|ted|cad] [--tau 0.1] [--lambda-kd 0.1]
@@ -306,8 +308,12 @@ int cmd_train(const Options& o) {
     const RunConfig rc = run_config(o, ds.num_items(), recipe_name);
     const bool verbose = o.str("quiet", "false") != "true";
     const std::string save = o.str("save", "");
+    const std::string log_path = o.str("log", "");
     o.check_all_used();
     const TrainOptions& t = rc.train;
+    std::unique_ptr<EpochLogWriter> log;
+    if (!log_path.empty())
+        log = std::make_unique<EpochLogWriter>(log_path);  // fails before training
 
     auto model = make_model(rc.kind, rc.model, "model config");
     model->check_training(t);
@@ -321,7 +327,13 @@ int cmd_train(const Options& o) {
                      long(ds.num_interactions()), label.c_str(),
                      recipe_name.empty() ? "none" : recipe_name.c_str(), long(model->maxlen()),
                      long(model->num_parameters()), to_string(t.loss), max_threads());
-    const TrainResult r = model->fit(split, t, verbose ? progress_printer(t) : TrainHooks{});
+    TrainHooks hooks = verbose ? progress_printer(t) : TrainHooks{};
+    if (log)
+        hooks.on_epoch = [print = hooks.on_epoch, &log](const EpochLog& e) {
+            if (print) print(e);
+            log->write(e);
+        };
+    const TrainResult r = model->fit(split, t, hooks);
     const Metrics test = model->evaluate(split, true, t.eval);
 
     Json out;

@@ -1,6 +1,7 @@
 // Training: determinism across thread counts, and that training learns (Adam: optim/).
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <seqrec/data/synthetic.hpp>
 #include <seqrec/models/sasrec.hpp>
 #include <seqrec/train/trainer.hpp>
@@ -65,10 +66,16 @@ struct RecordingReducer final : GradientReducer<float> {
     long calls = 0;
     Index n = 0;
     float scale = 1.0f;
+    double norms = 0.0;  // sum over steps of the L2 norm it hands on
     void sum(float* data, Index count) override {
         ++calls;
         n = count;
-        for (Index i = 0; i < count; ++i) data[i] *= scale;
+        double sq = 0.0;
+        for (Index i = 0; i < count; ++i) {
+            data[i] *= scale;
+            sq += double(data[i]) * double(data[i]);
+        }
+        norms += std::sqrt(sq);
     }
     int rank() const override { return 0; }
     int world() const override { return 1; }
@@ -97,6 +104,10 @@ TEST_CASE("the gradient reducer runs once per step on the flat gradient, before 
     REQUIRE(seen.size() == 1);
     CHECK(seen[0].validated);
     CHECK(seen[0].valid.users > 0);
+    // The epoch's gradient norm is the mean over its steps of the norm after the reducer.
+    CHECK(seen[0].grad_norm > 0.0);
+    CHECK(seen[0].grad_norm ==
+          doctest::Approx(reducer.norms / double(reducer.calls)).epsilon(1e-5));
 
     // A reducer that zeroes the gradient leaves the weights where they were (Adam on g = 0
     // with no decay does not move): it sits between the reduction and the step.

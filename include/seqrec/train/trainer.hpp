@@ -54,6 +54,9 @@ struct TrainOptions {
 struct EpochLog {
     Index epoch = 0;
     double loss = 0.0;
+    /// Mean over the epoch's steps of the global gradient's L2 norm (after the cross-process
+    /// sum, before the optimiser step).
+    double grad_norm = 0.0;
     double train_seconds = 0.0;  ///< the training pass only
     double seconds = 0.0;        ///< training and validation
     double sequences_per_second = 0.0;
@@ -94,13 +97,18 @@ public:
             std::swap(order_[i - 1], order_[shuffle_rng.below(i)]);
         double total = 0.0;
         Index batches = 0;
+        norm_sum_ = 0.0;
         for (std::size_t start = 0; start < order_.size(); start += std::size_t(opt_.batch)) {
             const std::size_t end = std::min(order_.size(), start + std::size_t(opt_.batch));
             total += train_step(model, split, epoch, order_.data() + start, end - start, adam);
             ++batches;
         }
+        epoch_grad_norm_ = batches ? norm_sum_ / double(batches) : 0.0;
         return batches ? total / double(batches) : 0.0;
     }
+
+    /// The last epoch's mean gradient norm (EpochLog::grad_norm).
+    double epoch_grad_norm() const { return epoch_grad_norm_; }
 
     /// One optimisation step on the windows of `count` users (indices into split.train, each
     /// with >= 2 training items): chunked forward and backward, in-order gradient reduction, one
@@ -109,7 +117,10 @@ public:
                       std::size_t count, Adam<T>& adam) {
         prepare(model, split);
         const double loss = train_batch(model, split, epoch, users, count);
-        if (reducer_) reducer_->sum(grads_[0].params().data(), grads_[0].params().size());
+        auto& g = grads_[0].params();
+        if (reducer_) reducer_->sum(g.data(), g.size());
+        norm_sum_ +=
+            std::sqrt(double(Eigen::Map<const Vector<T>>(g.data(), g.size()).squaredNorm()));
         adam.step(model, grads_[0]);
         return loss;
     }
@@ -159,6 +170,7 @@ public:
             EpochLog e;
             e.epoch = epoch;
             e.loss = train_epoch(model, split, epoch, adam);
+            e.grad_norm = epoch_grad_norm_;
             e.train_seconds = seconds_since(t0);
             e.sequences_per_second = double(users_.size()) / e.train_seconds;
             res.epochs_run = epoch;
@@ -296,6 +308,7 @@ private:
     Distillation kd_;
     ObjectiveSpec spec_;
     GradientReducer<T>* reducer_ = nullptr;
+    double norm_sum_ = 0.0, epoch_grad_norm_ = 0.0;
 };
 
 }  // namespace seqrec
