@@ -141,11 +141,11 @@ void distillation_add_heads(const ConstRef<T>& E, const std::vector<ItemId>& ids
     ws.U.conservative_resize_rows(off + n);
     for (Index h = 0; h < n; ++h) ws.U.row(off + h) = c * E.row(ids[std::size_t(h)]);
     ws.heads.insert(ws.heads.end(), ids.begin(), ids.end());
-    if (!rng || dropout <= 0.0) return;
-    draw_dropout_mask(ws.window_mask, n, d, dropout, *rng);
+    auto rows = ws.U.middleRows(off, n);
+    dropout_forward(rows, ws.window_mask, dropout, rng);
+    if (ws.window_mask.size() == 0) return;  // no dropout: the pack keeps no mask
     ws.mask.conservative_resize_rows(off + n);
     ws.mask.middleRows(off, n) = ws.window_mask;
-    ws.U.middleRows(off, n).array() *= ws.window_mask.array();
 }
 
 /// Distillation loss of the packed heads, times `scale` (= 1 / heads in the batch):
@@ -164,7 +164,7 @@ double distillation_loss(const ConstRef<T>& E, const TransitionTeacher& teacher,
         streaming_softmax_ce<T>(ws.U, E, T(1.0 / o.tau), TeacherTargets{&teacher, ws.heads.data()},
                                 k, dE ? &ws.dU : nullptr, dE, ws.softmax, chunks);
     if (dE) {
-        if (ws.mask.rows() == H) ws.dU.array() *= ws.mask.array();
+        dropout_backward(ws.dU, ws.mask);
         const T c = std::sqrt(T(d));
         for (Index h = 0; h < H; ++h) dE->row(ws.heads[std::size_t(h)]) += c * ws.dU.row(h);
     }
