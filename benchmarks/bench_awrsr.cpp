@@ -3,15 +3,20 @@
 //   bench_awrsr --data-dir DIR [--dataset Beauty] [--hosts sasrec,stosa] [--epochs 200]
 //               [--patience 20] [--threads N] [--seeds 42] [--mechanisms none,simple,value,...]
 //               [--refine-init host|identity] [--refine-scale C]
+//               [--maxlen 50] [--dim 64] [--dropout 0.5] [--log-dir DIR]
 // DIR defaults to $SEQREC_DATA_DIR; without data the program says so and exits 0.
 // With several seeds every model is trained once per seed and a mean row follows, so a
 // comparison rests on the same seed budget for every model.
-// SASRec host: n 50, d 64, 1 block, 1 head, dropout 0.5, BCE, batch 128, Adam beta2 0.98.
+// SASRec host: n 50, d 64, 1 block, 1 head, dropout 0.5, BCE, batch 128, Adam beta2 0.98;
+// --maxlen/--dim/--dropout change it (ML-1M: SASRec's own 200, 50, 0.2, MODELS.md §10).
+// --log-dir writes each run's epochs as JSON lines (io/training_log.hpp), named
+// HOST-MECHANISM-SEED.jsonl, for `seqrec plot`.
 // STOSA host (paper model, no passthrough): n 100, d 64, 1 layer, 4 heads, dropout 0.3,
 // BPR + pvn 0.005, batch 256. Selection on validation NDCG@5 with patience (AWRSR's protocol).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <seqrec/seqrec.hpp>
 #include <sstream>
 #include <string>
@@ -49,11 +54,20 @@ struct Row {
     }
 };
 
-Row run(const RunConfig& rc, const Split& split) {
+Row run(const RunConfig& rc, const Split& split, const std::string& log_path) {
     auto model = make_model(rc.kind, rc.model);
     model->init(rc.train.seed);
+    TrainHooks hooks = bench::progress_hooks();
+    std::unique_ptr<EpochLogWriter> log;
+    if (!log_path.empty()) {
+        log = std::make_unique<EpochLogWriter>(log_path);
+        hooks.on_epoch = [&, print = hooks.on_epoch](const EpochLog& e) {
+            if (print) print(e);
+            log->write(e);
+        };
+    }
     const long faults0 = bench::minor_faults();
-    const TrainResult r = model->fit(split, rc.train, bench::progress_hooks());
+    const TrainResult r = model->fit(split, rc.train, hooks);
     const double faults = double(bench::minor_faults() - faults0);
     const Metrics m = model->evaluate(split, true, rc.train.eval);
     double train_s = 0;
@@ -78,15 +92,16 @@ int run_benchmark(int argc, char** argv) {
               "bench_awrsr --data-dir DIR [--dataset Beauty] [--hosts sasrec,stosa] "
               "[--mechanisms none,simple,value,additive,stochastic] [--epochs 200] "
               "[--patience 20] [--threads N] [--seeds 42] [--refine-init host|identity] "
-              "[--refine-scale C]");
+              "[--refine-scale C] [--maxlen 50] [--dim 64] [--dropout 0.5] [--log-dir DIR]");
     std::string dir = args.text("data-dir", ""), dataset = args.text("dataset", "Beauty"),
                 hosts = args.text("hosts", "sasrec,stosa"),
                 mechanisms = args.text("mechanisms", "none,simple,value,additive,stochastic"),
-                refine_init = args.text("refine-init", "host");
+                refine_init = args.text("refine-init", "host"), log_dir = args.text("log-dir", "");
     const std::vector<long> seed_list = args.integers("seeds", "42");
     const long epochs = args.integer("epochs", 200), patience = args.integer("patience", 20),
-               threads = args.integer("threads", 0);
-    const double refine_scale = args.real("refine-scale", 0.0);
+               threads = args.integer("threads", 0), maxlen = args.integer("maxlen", 50),
+               dim = args.integer("dim", 64);
+    const double refine_scale = args.real("refine-scale", 0.0), dropout = args.real("dropout", 0.5);
     if (refine_init != "host" && refine_init != "identity")
         args.fail("--refine-init must be host or identity, got '" + refine_init + "'");
     for (const auto& h : split_list(hosts))
@@ -128,7 +143,8 @@ int run_benchmark(int argc, char** argv) {
                 // The host's recipe; the SASRec host in AWRSR's one-layer setting (Table 2).
                 RunConfig rc = recipe(host, ds.num_items());
                 if (host == "sasrec")
-                    rc.model.update({{"dim", 64}, {"blocks", 1}, {"dropout", 0.5}});
+                    rc.model.update(
+                        {{"maxlen", maxlen}, {"dim", dim}, {"blocks", 1}, {"dropout", dropout}});
                 rc.model.update({{"refine", mech},
                                  {"refine_identity_init", refine_init == "identity"},
                                  {"refine_scale", refine_scale}});
@@ -136,7 +152,10 @@ int run_benchmark(int argc, char** argv) {
                 rc.train.patience = patience;
                 rc.train.metric = "NDCG@5";
                 rc.train.seed = std::uint64_t(seed);
-                const Row row = run(rc, split);
+                const Row row = run(rc, split,
+                                    log_dir.empty() ? std::string()
+                                                    : log_dir + "/" + host + "-" + mech + "-" +
+                                                          std::to_string(seed) + ".jsonl");
                 if (seed_list.size() > 1) row.print(label + " (seed " + std::to_string(seed) + ")");
                 mean.add(row, 1.0 / double(seed_list.size()));
             }
