@@ -216,7 +216,10 @@ public:
         const auto mu = c.mus.back().row(L - 1);
         const auto sigma = c.sigmas.back().row(L - 1);
         q.head(d) = mu;
-        q.segment(d, d) = sigma.cwiseSqrt();
+        // Scalar sqrt: Eigen's fast packet sqrt (SSE builds) is not correctly rounded, and which
+        // entries it covers depends on where the caller's row sits; a request would then score
+        // differently alone than inside a batch.
+        for (Index i = 0; i < d; ++i) q(d + i) = std::sqrt(sigma(i));
         q(2 * d) = mu.squaredNorm() + sigma.sum();
     }
     /// Q: padded_score_rows(B) x query_dim(); S: scores (Q.rows() x (N+1)), column 0 unused.
