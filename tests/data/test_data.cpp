@@ -45,6 +45,29 @@ TEST_CASE("lines format: ids remapped in order of first appearance") {
     CHECK(ds.name == "seqrec_test_lines");
 }
 
+TEST_CASE("lines format: a user on two lines is an error unless merging is asked for") {
+    TempFile f("dup.txt", "10 7 5\n20 5 9\n10 3 4\n");
+    CHECK_THROWS_WITH_AS(read_dataset(f.path, DataFormat::lines),
+                         doctest::Contains("dup.txt:3: user 10 already has a line (line 1)"),
+                         DataError);
+    ReadOptions merge;
+    merge.merge_duplicate_users = true;
+    const Dataset ds = read_dataset(f.path, DataFormat::lines, merge);
+    CHECK(ds.num_users() == 2);
+    CHECK(ds.sequences[0] == std::vector<ItemId>{1, 2, 4, 5});
+}
+
+TEST_CASE("a split where no user can be evaluated is an error, not zero metrics") {
+    Dataset ds;
+    ds.sequences = {{1}, {2, 3}, {1, 2, 3}};
+    CHECK(evaluable_users(leave_one_out(ds)) == 1);
+    CHECK_NOTHROW(require_evaluable(leave_one_out(ds), "x"));
+    ds.sequences.pop_back();
+    CHECK_THROWS_WITH_AS(require_evaluable(leave_one_out(ds), "short.txt"),
+                         doctest::Contains("short.txt: no user has 3 or more interactions"),
+                         DataError);
+}
+
 TEST_CASE("pairs format keeps file order per user") {
     TempFile f("pairs.txt", "1 100\n2 200\n1 300\r\n1 100\n");
     const Dataset ds = read_dataset(f.path, DataFormat::pairs);

@@ -32,6 +32,12 @@ IdMap item_map(int n) {
     return items;
 }
 
+/// The weights file config.json names.
+std::string weights_path(const std::string& dir) {
+    const auto j = nlohmann::json::parse(read_file(dir + "/config.json"));
+    return dir + "/" + j["weights"]["file"].get<std::string>();
+}
+
 std::string what_of(const std::string& dir) {
     try {
         load_checkpoint<SASRec<float>>(dir);
@@ -46,8 +52,8 @@ TEST_CASE("checkpoint round trip gives identical predictions and item map") {
     TempDir dir("ckpt_roundtrip");
     auto model = trained_like_model();
     save_checkpoint(dir.path, model, item_map(20), {{"note", "test"}});
-    CHECK_FALSE(fs::exists(dir.path + "/weights.bin.tmp"));
-    CHECK_FALSE(fs::exists(dir.path + "/config.json.tmp"));
+    for (const auto& e : fs::directory_iterator(dir.path))  // config + one weights file, no .tmp
+        CHECK((e.path().filename() == "config.json" || e.path() == weights_path(dir.path)));
     IdMap loaded_items;
     auto loaded = load_checkpoint<SASRec<float>>(dir.path, &loaded_items);
     CHECK(loaded_items.externals() == item_map(20).externals());
@@ -62,7 +68,7 @@ TEST_CASE("corrupt or mismatched checkpoints are refused with a clear message") 
     TempDir dir("ckpt_corrupt");
     auto model = trained_like_model();
     save_checkpoint(dir.path, model, item_map(20));
-    const std::string weights = dir.path + "/weights.bin";
+    const std::string weights = weights_path(dir.path);
     const std::string good = read_file(weights);
 
     {  // one flipped byte
@@ -73,7 +79,7 @@ TEST_CASE("corrupt or mismatched checkpoints are refused with a clear message") 
     }
     {  // truncated
         std::ofstream(weights, std::ios::binary) << good.substr(0, good.size() / 3);
-        CHECK(what_of(dir.path).find("weights.bin") != std::string::npos);
+        CHECK(what_of(dir.path).find(weights) != std::string::npos);
     }
     std::ofstream(weights, std::ios::binary) << good;
     {  // config that does not parse
@@ -90,6 +96,62 @@ TEST_CASE("corrupt or mismatched checkpoints are refused with a clear message") 
         CHECK(what_of(dir.path).find("does not match model tensor") != std::string::npos);
     }
     CHECK(what_of(dir.path + "/missing").find("cannot open") != std::string::npos);
+}
+
+TEST_CASE("a save stopped at any step leaves the old model or the new one, never a mix") {
+    TempDir dir("ckpt_interrupted");
+    auto old_model = trained_like_model();
+    SASRec<float> new_model(old_model.config);
+    Rng rng(77);
+    new_model.init(rng);
+    const std::vector<ItemId> h = {3, 1, 4, 1, 5};
+    SASRec<float>::Cache c;
+    Vector<float> old_scores, new_scores, got;
+    old_model.score_next(h, old_scores, c);
+    new_model.score_next(h, new_scores, c);
+    REQUIRE(old_scores != new_scores);
+    struct Stop : std::runtime_error {
+        using std::runtime_error::runtime_error;
+    };
+    for (const SaveStep at :
+         {SaveStep::weights_written, SaveStep::config_written, SaveStep::old_weights_removed}) {
+        INFO("stopped after step " << int(at));
+        save_checkpoint(dir.path, old_model, item_map(20));
+        CHECK_THROWS_AS(save_checkpoint(dir.path, new_model, item_map(20), {}, nullptr,
+                                        [&](SaveStep s) {
+                                            if (s == at) throw Stop("crash");
+                                        }),
+                        Stop);
+        load_checkpoint<SASRec<float>>(dir.path).score_next(h, got, c);
+        CHECK(got == (at == SaveStep::weights_written ? old_scores : new_scores));
+    }
+    // The config write itself fails (here: its temporary cannot be created): the old model.
+    save_checkpoint(dir.path, old_model, item_map(20));
+    fs::create_directories(dir.path + "/config.json.tmp");
+    CHECK_THROWS_AS(save_checkpoint(dir.path, new_model, item_map(20)), IoError);
+    load_checkpoint<SASRec<float>>(dir.path).score_next(h, got, c);
+    CHECK(got == old_scores);
+    fs::remove_all(dir.path + "/config.json.tmp");
+    // The next good save removes every stale weights file.
+    save_checkpoint(dir.path, new_model, item_map(20));
+    int files = 0;
+    for (const auto& e : fs::directory_iterator(dir.path)) files += e.is_regular_file() ? 1 : 0;
+    CHECK(files == 2);
+    // A config naming a path outside the directory is refused.
+    auto cfg = nlohmann::json::parse(read_file(dir.path + "/config.json"));
+    cfg["weights"]["file"] = "../elsewhere.bin";
+    std::ofstream(dir.path + "/config.json") << cfg.dump();
+    CHECK(what_of(dir.path).find("must name a file in the model directory") != std::string::npos);
+}
+
+TEST_CASE("check_writable_directory creates the directory and refuses one it cannot write") {
+    TempDir dir("ckpt_writable");
+    check_writable_directory(dir.path + "/a/b");
+    CHECK(fs::is_directory(dir.path + "/a/b"));
+    CHECK(fs::is_empty(dir.path + "/a/b"));  // the probe is gone
+    std::ofstream(dir.path + "/file") << "x";
+    CHECK_THROWS_WITH_AS(check_writable_directory(dir.path + "/file/model"),
+                         doctest::Contains("cannot create directory"), IoError);
 }
 
 TEST_CASE("atomic write: a failing writer leaves the old file untouched") {

@@ -84,8 +84,15 @@ inline std::string_view strip_cr(const std::string& line) {
 
 }  // namespace detail
 
+struct ReadOptions {
+    /// lines format: a user on two lines is an error (usually two files concatenated, or ids
+    /// that collide); true appends the second line's items to the first's, in file order.
+    bool merge_duplicate_users = false;
+};
+
 /// Reads `path` in `format`. Throws IoError (unreadable) or DataError (malformed, empty).
-inline Dataset read_dataset(const std::string& path, DataFormat format) {
+inline Dataset read_dataset(const std::string& path, DataFormat format,
+                            const ReadOptions& options = {}) {
     std::ifstream in(path);
     if (!in) throw IoError(path + ": cannot open for reading");
     Dataset ds;
@@ -101,6 +108,7 @@ inline Dataset read_dataset(const std::string& path, DataFormat format) {
         ItemId item;
     };
     std::vector<std::vector<Event>> events;  // csv only
+    std::vector<std::size_t> first_line;     // lines: each user's line
     std::string line;
     std::size_t lineno = 0, order = 0;
     char csv_sep = 0;
@@ -113,8 +121,18 @@ inline Dataset read_dataset(const std::string& path, DataFormat format) {
             const auto f = detail::split_fields(v, ' ');
             if (f.size() < 2)
                 throw DataError(where + ": expected a user id followed by at least one item id");
-            const auto u = ds.users.add(detail::parse_id(f[0], where, "user"));
-            if (std::size_t(u) > ds.sequences.size()) ds.sequences.emplace_back();
+            const std::int64_t user = detail::parse_id(f[0], where, "user");
+            const auto u = ds.users.add(user);
+            if (std::size_t(u) > ds.sequences.size()) {
+                ds.sequences.emplace_back();
+                first_line.push_back(lineno);
+            } else if (!options.merge_duplicate_users) {
+                throw DataError(where + ": user " + std::to_string(user) +
+                                " already has a line (line " +
+                                std::to_string(first_line[std::size_t(u) - 1]) +
+                                "); the lines format holds one line per user (pass "
+                                "--merge-duplicate-users to append it to the first)");
+            }
             for (std::size_t i = 1; i < f.size(); ++i)
                 ds.sequences[std::size_t(u) - 1].push_back(
                     ds.items.add(detail::parse_id(f[i], where, "item")));

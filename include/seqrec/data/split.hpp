@@ -4,8 +4,10 @@
 #pragma once
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
+#include "seqrec/core/error.hpp"
 #include "seqrec/data/dataset.hpp"
 
 namespace seqrec {
@@ -42,6 +44,22 @@ inline Split leave_one_out(const Dataset& ds) {
         s.test[u] = seq.back();
     }
     return s;
+}
+
+/// Users with a validation and test target (3 or more interactions).
+inline Index evaluable_users(const Split& s) {
+    Index n = 0;
+    for (const ItemId t : s.test) n += t != 0 ? 1 : 0;
+    return n;
+}
+
+/// DataError when no user can be validated or tested: metrics over zero users would print as
+/// zeros and look like a (very bad) result.
+inline void require_evaluable(const Split& s, const std::string& source) {
+    if (evaluable_users(s) == 0)
+        throw DataError(source +
+                        ": no user has 3 or more interactions, so none can be validated "
+                        "or tested (leave-one-out holds out each user's last two)");
 }
 
 }  // namespace seqrec

@@ -1,14 +1,18 @@
 /// \file io/checkpoint.hpp
 /// Model directory: `config.json` (format, version, model kind, hyper-parameters, training
-/// options, item id map, weights checksum) and `weights.bin` (named float tensors). Both are
-/// written atomically; weights first, config last, and the config names the checksum of the
-/// weights it belongs to, so a torn or mixed directory is detected on load.
+/// options, item id map, the weights file's name and checksum) and `weights-<checksum>.bin`
+/// (named float tensors). A save replaces the directory as a unit: the new weights go to a file
+/// of their own (atomically), then config.json is switched to name them (atomically), and only
+/// then are the old weights removed. A reader (or a server reloading) therefore sees the old
+/// model or the new one, never a mix, whichever step a save fails or stops at; a torn or
+/// mismatched directory is still detected on load by the checksum.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -111,19 +115,40 @@ inline std::string read_file(const std::string& path) {
     return ss.str();
 }
 
-/// Saves a model directory. `meta` carries anything else to keep (dataset, metrics); `train`,
-/// when not null, the training options in the run-config schema (io/config.hpp), so that the
-/// directory's config.json can be given back to `seqrec train --config`.
+/// Steps of a save, for tests that interrupt one (SaveProbe).
+enum class SaveStep { weights_written, config_written, old_weights_removed };
+/// Called after each step of a save; a probe that throws stops the save there (tests simulate a
+/// crash or a full disk this way).
+using SaveProbe = std::function<void(SaveStep)>;
+
+/// Creates `dir` when needed and checks that a file can be written in it, so that a run whose
+/// model cannot be saved fails before training rather than after. IoError naming the directory.
+inline void check_writable_directory(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw IoError(dir + ": cannot create directory: " + ec.message());
+    const std::string probe = dir + "/.seqrec-write-check";
+    write_file_atomically(probe, [](std::ostream& o) { o << "ok\n"; });
+    std::filesystem::remove(probe, ec);
+}
+
+/// Saves a model directory (see the file comment for why in this order). `meta` carries
+/// anything else to keep (dataset, metrics); `train`, when not null, the training options in the
+/// run-config schema (io/config.hpp), so that the directory's config.json can be given back to
+/// `seqrec train --config`.
 template <typename Model>
 void save_checkpoint(const std::string& dir, const Model& model, const IdMap& items,
                      const nlohmann::json& meta = nlohmann::json::object(),
-                     const nlohmann::json& train = nullptr) {
+                     const nlohmann::json& train = nullptr, const SaveProbe& probe = {}) {
     using T = typename Model::Scalar;
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) throw IoError(dir + ": cannot create directory: " + ec.message());
     const std::string weights = serialize_weights<T>(model);
-    write_file_atomically(dir + "/weights.bin", [&](std::ostream& o) { o << weights; });
+    const std::string checksum = std::to_string(detail::fnv1a(weights));
+    const std::string weights_file = "weights-" + checksum + ".bin";
+    write_file_atomically(dir + "/" + weights_file, [&](std::ostream& o) { o << weights; });
+    if (probe) probe(SaveStep::weights_written);
     nlohmann::ordered_json j;
     j["format"] = "seqrec-model";
     j["format_version"] = kCheckpointFormat;
@@ -133,10 +158,19 @@ void save_checkpoint(const std::string& dir, const Model& model, const IdMap& it
     if (!train.is_null()) j["train"] = train;
     j["meta"] = meta;
     j["item_ids"] = items.externals();
-    j["weights"] = {{"file", "weights.bin"},
-                    {"bytes", weights.size()},
-                    {"fnv1a64", std::to_string(detail::fnv1a(weights))}};
+    j["weights"] = {{"file", weights_file}, {"bytes", weights.size()}, {"fnv1a64", checksum}};
     write_file_atomically(dir + "/config.json", [&](std::ostream& o) { o << j.dump(1) << "\n"; });
+    if (probe) probe(SaveStep::config_written);
+    // The old weights (any other weights file; `weights.bin` is the name of format 1's first
+    // release) are garbage now. A failure to remove one is harmless.
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        const bool weights_name =
+            name == "weights.bin" || (name.rfind("weights-", 0) == 0 && name.size() > 12 &&
+                                      name.substr(name.size() - 4) == ".bin");
+        if (weights_name && name != weights_file) std::filesystem::remove(entry.path(), ec);
+    }
+    if (probe) probe(SaveStep::old_weights_removed);
 }
 
 /// Parsed config.json of a model directory (validated).
@@ -181,9 +215,17 @@ Model load_checkpoint(const std::string& dir, IdMap* items = nullptr) {
     if (Index(ids.size()) != model.num_items())
         throw IoError(cfg_path + ": item_ids has " + std::to_string(ids.size()) +
                       " entries, config says num_items = " + std::to_string(model.num_items()));
-    const std::string wpath = dir + "/weights.bin";
+    const nlohmann::json& w = j["weights"];
+    const std::string file = w.is_object() && w.contains("file") && w["file"].is_string()
+                                 ? w["file"].get<std::string>()
+                                 : std::string();
+    if (file.empty() || file.find('/') != std::string::npos ||
+        file.find('\\') != std::string::npos || file == "." || file == "..")
+        throw IoError(cfg_path + ": \"weights\".\"file\" must name a file in the model directory");
+    const std::string wpath = dir + "/" + file;
     const std::string bytes = read_file(wpath);
-    const std::string want = j["weights"].value("fnv1a64", "");
+    const std::string want =
+        w.contains("fnv1a64") && w["fnv1a64"].is_string() ? w["fnv1a64"].get<std::string>() : "";
     if (std::to_string(detail::fnv1a(bytes)) != want)
         throw IoError(wpath + ": checksum does not match config.json (corrupt or mismatched file)");
     deserialize_weights<T>(bytes, model, wpath);
