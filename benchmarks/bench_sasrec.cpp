@@ -133,27 +133,28 @@ int run_benchmark(int argc, char** argv) {
     IdMap ids;
     for (Index i = 1; i <= cfg.num_items; ++i) ids.add(i);
     const Recommender<SASRec<float>> rec(model, ids);
-    std::vector<std::vector<std::int64_t>> requests;
+    std::vector<RecommendRequest> requests;
     for (Index u = 0; u < split.num_users(); ++u)
         if (split.test[std::size_t(u)] != 0) {
             const auto h = split.history(u, true);
-            requests.emplace_back(h.begin(), h.end());
+            requests.emplace_back();
+            requests.back().history.assign(h.begin(), h.end());
         }
     Recommender<SASRec<float>>::Workspace rws;
     rec.reserve(rws);
-    std::vector<Recommendation> picks;
+    RecommendResponse picks;
     std::vector<double> latency;
     for (std::size_t r = 0; r < std::min<std::size_t>(200, requests.size()); ++r) {
-        rec.recommend(requests[r], 10, rws, picks);  // warm: this history's shapes
+        rec.recommend(requests[r], rws, picks);  // warm: this history's shapes
         const double t0 = bench::now_seconds();
-        rec.recommend(requests[r], 10, rws, picks);
+        rec.recommend(requests[r], rws, picks);
         latency.push_back(bench::now_seconds() - t0);
     }
     std::sort(latency.begin(), latency.end());
-    std::vector<std::vector<Recommendation>> answers;
+    std::vector<RecommendResponse> answers;
     std::vector<Recommender<SASRec<float>>::Workspace> pool;
     const auto batched =
-        bench::time_runs(1, repeats, [&] { rec.recommend_many(requests, 10, answers, pool); });
+        bench::time_runs(1, repeats, [&] { rec.recommend_many(requests, answers, pool); });
 
     const double ceiling = bench::sgemm_ceiling_gflops();
     set_threads(1);

@@ -23,7 +23,10 @@ int main() {
     std::printf("test NDCG@10 = %.4f\n", test.get("NDCG@10"));
 
     Recommender<SASRec<float>> recommender(model, data.items);
-    Recommender<SASRec<float>>::Workspace ws;
-    for (const auto& r : recommender.recommend({1, 2, 3}, 5, ws))
+    Recommender<SASRec<float>>::Workspace ws;  // one per thread; reuse it
+    RecommendRequest request;
+    request.history = {1, 2, 3};  // external item ids, oldest first
+    request.k = 5;
+    for (const auto& r : recommender.recommend(request, ws).items)
         std::printf("item %lld  score %.3f\n", static_cast<long long>(r.item), r.score);
 }

@@ -21,7 +21,8 @@ using namespace seqrec;
 using Json = nlohmann::ordered_json;
 
 const char* kUsage = R"(usage:
-  seqrec train [--recipe NAME] [--data FILE] [--format lines|pairs|csv] [--config RUN.json]
+  seqrec train [--recipe NAME] [--data FILE] [--format lines|pairs|csv] [--merge-duplicate-users]
+               [--config RUN.json]
                [--epochs N] [--maxlen N] [--dim N] [--blocks N] [--heads N] [--dropout X]
                [--loss bce|ce|bpr] [--lr X] [--batch N] [--threads N] [--seed N]
                [--save MODEL_DIR] [--eval full|sampled] [--patience N] [--metric NAME]
@@ -39,7 +40,10 @@ const char* kUsage = R"(usage:
       without --data: trains on the built-in synthetic dataset
   seqrec eval --load MODEL_DIR --data FILE [--format F] [--eval full|sampled] [--threads N]
   seqrec recommend --load MODEL_DIR (--history "i1 i2 ..." | --requests FILE) [--k N]
-               [--keep-history] [--threads N]
+               [--keep-history] [--exclude "i1 ..."] [--candidates "i1 ..."]
+               [--max-history N] [--threads N]
+               (unknown item ids are listed on stderr; --candidates ranks only those items)
+  seqrec info --load MODEL_DIR          -> the model's kind, sizes and settings as JSON
 )";
 
 /// Usage errors exit with status 2.
@@ -55,7 +59,7 @@ public:
             std::string a = argv[i];
             if (a.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + a + "'");
             a = a.substr(2);
-            if (a == "quiet" || a == "keep-history") {
+            if (a == "quiet" || a == "keep-history" || a == "merge-duplicate-users") {
                 flags_[a] = "true";
                 continue;
             }
@@ -114,6 +118,12 @@ DataFormat format_for(const Options& o, const std::string& path) {
         (path.substr(path.size() - 4) == ".csv" || path.substr(path.size() - 4) == ".tsv"))
         def = "csv";
     return parse_data_format(o.str("format", def));
+}
+
+ReadOptions read_options(const Options& o) {
+    ReadOptions r;
+    r.merge_duplicate_users = o.str("merge-duplicate-users", "false") == "true";
+    return r;
 }
 
 EvalOptions eval_options(const Options& o) {
@@ -299,11 +309,12 @@ int cmd_train(const Options& o) {
     Dataset ds;
     if (o.has("data")) {
         const std::string path = o.str("data", "");
-        ds = read_dataset(path, format_for(o, path));
+        ds = read_dataset(path, format_for(o, path), read_options(o));
     } else {
         ds = synthetic_dataset();
     }
     const Split split = leave_one_out(ds);
+    require_evaluable(split, o.str("data", "the synthetic dataset"));
     std::string recipe_name;
     const RunConfig rc = run_config(o, ds.num_items(), recipe_name);
     const bool verbose = o.str("quiet", "false") != "true";
@@ -314,6 +325,7 @@ int cmd_train(const Options& o) {
     std::unique_ptr<EpochLogWriter> log;
     if (!log_path.empty())
         log = std::make_unique<EpochLogWriter>(log_path);  // fails before training
+    if (!save.empty()) check_writable_directory(save);     // so does a bad --save
 
     auto model = make_model(rc.kind, rc.model, "model config");
     model->check_training(t);
@@ -354,8 +366,15 @@ int cmd_train(const Options& o) {
         meta["epochs"] = r.epochs_run;
         meta["best_epoch"] = r.best_epoch;
         meta["test"] = nlohmann::json::parse(test.to_json().dump());
-        model->save(save, ds.items, meta, to_json(t));
-        out["saved"] = save;
+        try {
+            model->save(save, ds.items, meta, to_json(t));
+            out["saved"] = save;
+        } catch (const Error& e) {  // the results still count: print them, then fail
+            out["saved"] = nullptr;
+            out["save_error"] = e.what();
+            std::cout << out.dump() << std::endl;
+            throw;
+        }
     }
     std::cout << out.dump() << std::endl;
     return 0;
@@ -370,19 +389,20 @@ int cmd_eval(const Options& o) {
     const DataFormat fmt = format_for(o, path);
     const EvalOptions e = eval_options(o);
     o.check_all_used();
-    IdMap items;
-    const auto model = load_model(dir, &items);
-    Dataset ds = read_dataset(path, fmt);
-    if (const Index dropped = remap_items(ds, items))
+    const auto served = load_served_model(dir);
+    const Model& model = served->model();
+    Dataset ds = read_dataset(path, fmt, read_options(o));
+    if (const Index dropped = remap_items(ds, served->items()))
         std::fprintf(stderr, "seqrec: %ld interactions with unknown items dropped\n",
                      long(dropped));
     const Split split = leave_one_out(ds);
+    require_evaluable(split, path);
     Json out;
-    out["model"] = model->variant();
+    out["model"] = model.variant();
     out["dataset"] = ds.name;
     out["protocol"] = protocol_json(e);
-    out["valid"] = model->evaluate(split, false, e).to_json();
-    out["test"] = model->evaluate(split, true, e).to_json();
+    out["valid"] = model.evaluate(split, false, e).to_json();
+    out["test"] = model.evaluate(split, true, e).to_json();
     std::cout << out.dump() << std::endl;
     return 0;
 }
@@ -405,29 +425,51 @@ int cmd_recommend(const Options& o) {
     set_threads(int(o.integer("threads", 0, 0, 1024)));
     const std::string dir = o.str("load", "");
     if (dir.empty()) throw UsageError("recommend needs --load MODEL_DIR");
-    const long k = o.integer("k", 10, 1, 1L << 30);
-    const bool exclude = o.str("keep-history", "false") != "true";
+    RecommendRequest base;
+    base.k = o.integer("k", 10, 1, 1L << 30);
+    base.exclude_history = o.str("keep-history", "false") != "true";
+    base.exclude = parse_history(o.str("exclude", ""), "--exclude");
+    base.candidates = parse_history(o.str("candidates", ""), "--candidates");
+    base.max_history = o.integer("max-history", 0, 0, 1L << 40);
     const std::string history = o.str("history", "");
     const std::string requests = o.str("requests", "");
     o.check_all_used();
     if (history.empty() == requests.empty())
         throw UsageError(
             "recommend needs exactly one of --history \"i1 i2 ...\" or --requests FILE");
-    IdMap items;
-    const auto model = load_model(dir, &items);
-    std::vector<std::vector<std::int64_t>> hs;
+    const auto served = load_served_model(dir);
+    std::vector<RecommendRequest> batch;
     if (!history.empty()) {
-        hs.push_back(parse_history(history, "--history"));
+        batch.push_back(base);
+        batch.back().history = parse_history(history, "--history");
     } else {  // one history per line, answered in parallel, printed in order
         std::ifstream in(requests);
         if (!in) throw IoError(requests + ": cannot open for reading");
         std::string line;
-        for (long n = 1; std::getline(in, line); ++n)
-            hs.push_back(parse_history(line, requests + ":" + std::to_string(n)));
+        for (long n = 1; std::getline(in, line); ++n) {
+            batch.push_back(base);
+            batch.back().history = parse_history(line, requests + ":" + std::to_string(n));
+        }
     }
-    for (const auto& r : model->recommend(hs, items, k, exclude))
-        std::cout << recommendations_json(r).dump() << "\n";
+    const auto answers = served->recommend_many(batch);
+    for (std::size_t r = 0; r < answers.size(); ++r) {
+        if (!answers[r].unknown.empty()) {
+            std::string ids;
+            for (const auto e : answers[r].unknown) ids += " " + std::to_string(e);
+            std::fprintf(stderr, "seqrec: request %zu: %zu unknown item id(s), ignored:%s\n", r + 1,
+                         answers[r].unknown.size(), ids.c_str());
+        }
+        std::cout << recommendations_json(answers[r].items).dump() << "\n";
+    }
     std::cout.flush();
+    return 0;
+}
+
+int cmd_info(const Options& o) {
+    const std::string dir = o.str("load", "");
+    if (dir.empty()) throw UsageError("info needs --load MODEL_DIR");
+    o.check_all_used();
+    std::cout << load_served_model(dir)->info().to_json().dump(1) << std::endl;
     return 0;
 }
 
@@ -446,7 +488,8 @@ int main(int argc, char** argv) {
         if (cmd == "train") return cmd_train(opts);
         if (cmd == "eval") return cmd_eval(opts);
         if (cmd == "recommend") return cmd_recommend(opts);
-        throw UsageError("unknown command '" + cmd + "' (train, eval, recommend)");
+        if (cmd == "info") return cmd_info(opts);
+        throw UsageError("unknown command '" + cmd + "' (train, eval, recommend, info)");
     } catch (const UsageError& e) {
         std::fprintf(stderr, "seqrec: %s\n(run 'seqrec --help' for usage)\n", e.what());
         return 2;

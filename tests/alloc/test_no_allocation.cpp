@@ -8,6 +8,7 @@
 
 #include "alloc/alloc_counter.hpp"
 #include "support/fixtures.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace seqrec;
 using seqrec::test::count_allocations;
@@ -80,22 +81,37 @@ void check_steady_state(Model model, TrainOptions t) {
     for (Index i = 1; i <= model.num_items(); ++i) items.add(1000 + i);
     Recommender<Model> rec(model, items);
     typename Recommender<Model>::Workspace ws;
-    std::vector<Recommendation> out;
-    const std::vector<std::int64_t> history = {1001, 1005, 1009, 1002, 1003};
-    rec.recommend(history, 10, ws, out);
-    const auto first = out;
-    CHECK(count_allocations([&] { rec.recommend(history, 10, ws, out); }) == 0);
-    CHECK(out.size() == first.size());
-    std::vector<std::vector<std::int64_t>> many;
-    for (Index u = 0; u < 50; ++u) {
-        many.emplace_back();
-        for (ItemId i : data().train[std::size_t(u)]) many.back().push_back(1000 + i);
-    }
-    std::vector<std::vector<Recommendation>> answers;
+    RecommendResponse out;
+    RecommendRequest request;
+    request.history = {1001, 1005, 1009, 1002, 1003, 77};  // 77 is unknown
+    request.exclude = {1004};
+    rec.recommend(request, ws, out);
+    const auto first = out.items.size();
+    CHECK(count_allocations([&] { rec.recommend(request, ws, out); }) == 0);
+    CHECK(out.items.size() == first);
+    CHECK(out.unknown == std::vector<std::int64_t>{77});
+    request.candidates = {1001, 1006, 1007, 1008, 1006};
+    rec.recommend(request, ws, out);
+    CHECK(count_allocations([&] { rec.recommend(request, ws, out); }) == 0);
+    CHECK(out.items.size() == 3);
+    std::vector<RecommendRequest> many(130);  // three blocks, the last one short
+    for (std::size_t u = 0; u < many.size(); ++u)
+        for (ItemId i : data().train[u % std::size_t(data().num_users())])
+            many[u].history.push_back(1000 + i);
+    std::vector<RecommendResponse> answers;
     std::vector<typename Recommender<Model>::Workspace> pool;
-    rec.recommend_many(many, 10, answers, pool);
-    CHECK(count_allocations([&] { rec.recommend_many(many, 10, answers, pool); }) == 0);
+    rec.recommend_many(many, answers, pool);
+    CHECK(count_allocations([&] { rec.recommend_many(many, answers, pool); }) == 0);
     CHECK(answers.size() == many.size());
+
+    // The type-erased handle, with its own pool.
+    test::TempDir dir("alloc_served");
+    save_checkpoint(dir.path, model, items);
+    const auto served = load_served_model(dir.path);
+    served->recommend(request, out);
+    CHECK(count_allocations([&] { served->recommend(request, out); }) == 0);
+    served->recommend_many(many, answers);
+    CHECK(count_allocations([&] { served->recommend_many(many, answers); }) == 0);
 }
 
 }  // namespace

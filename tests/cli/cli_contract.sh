@@ -21,7 +21,7 @@ expect_error() {
 printf '1 10 11 12 13 14 15\n2 11 12 13 14\n3 10 12 14 15 16\n4 13 14 15 16 10\n' > "$tmp/good.txt"
 "$bin" train --data "$tmp/good.txt" --epochs 2 --maxlen 5 --dim 8 --save "$tmp/model" --quiet >"$tmp/train.json" 2>"$tmp/err" \
   && grep -q '"test":{"HR@1"' "$tmp/train.json" && grep -q '"NDCG@10"' "$tmp/train.json" \
-  && [[ -f "$tmp/model/config.json" && -f "$tmp/model/weights.bin" ]] && ok "train + save" || { bad "train + save"; cat "$tmp/err"; }
+  && [[ -f "$tmp/model/config.json" ]] && ls "$tmp/model"/weights-*.bin >/dev/null && ok "train + save" || { bad "train + save"; cat "$tmp/err"; }
 "$bin" eval --load "$tmp/model" --data "$tmp/good.txt" >"$tmp/eval.json" 2>"$tmp/err" \
   && grep -q '"test":{"HR@1"' "$tmp/eval.json" && ok "eval" || { bad "eval"; cat "$tmp/err"; }
 "$bin" recommend --load "$tmp/model" --history "10 11 12" --k 3 >"$tmp/rec.json" 2>"$tmp/err" \
@@ -43,6 +43,12 @@ done
 expect_error "M4 needs STOSA" "needs a STOSA host" "$bin" train --refine stochastic --epochs 1
 expect_error "bad --refine-init" "refine-init must be host or identity" "$bin" train --refine simple --refine-init idnetity --epochs 1
 
+printf '1 10 11 12\n2 11 12 13\n1 14 15\n' > "$tmp/dupuser.txt"
+expect_error "duplicate user line" "dupuser.txt:3: user 1 already has a line (line 1)" "$bin" train --data "$tmp/dupuser.txt" --epochs 1
+"$bin" train --data "$tmp/dupuser.txt" --merge-duplicate-users --epochs 1 --maxlen 5 --dim 8 --quiet >/dev/null 2>"$tmp/err" \
+  && ok "--merge-duplicate-users" || { bad "--merge-duplicate-users"; cat "$tmp/err"; }
+printf '1 10\n2 11\n3 12 13\n' > "$tmp/short.txt"
+expect_error "no evaluable user" "short.txt: no user has 3 or more interactions" "$bin" train --data "$tmp/short.txt" --epochs 1
 printf '1 10 11\n2 x 12\n' > "$tmp/nonnum.txt"
 expect_error "non-numeric id" "nonnum.txt:2: item id 'x' is not an integer" "$bin" train --data "$tmp/nonnum.txt" --epochs 1
 printf '1 10 0\n' > "$tmp/zero.txt"
@@ -75,8 +81,10 @@ expect_error "flat config" 'cfg3.json: unknown key "epochs"' "$bin" train --conf
 printf '{"epochs": ' > "$tmp/broken.json"
 expect_error "broken config" "broken.json: not valid JSON" "$bin" train --config "$tmp/broken.json"
 expect_error "load missing model" "config.json: cannot open" "$bin" recommend --load "$tmp/nomodel" --history "1"
-cp -r "$tmp/model" "$tmp/model2"; head -c 100 "$tmp/model/weights.bin" > "$tmp/model2/weights.bin"
-expect_error "truncated weights" "weights.bin: checksum does not match" "$bin" eval --load "$tmp/model2" --data "$tmp/good.txt"
+cp -r "$tmp/model" "$tmp/model2"; w=$(cd "$tmp/model2" && ls weights-*.bin); head -c 100 "$tmp/model/$w" > "$tmp/model2/$w"
+expect_error "truncated weights" "$w: checksum does not match" "$bin" eval --load "$tmp/model2" --data "$tmp/good.txt"
+expect_error "unwritable --save fails before training" "good.txt/model: cannot create directory" \
+  "$bin" train --data "$tmp/good.txt" --epochs 100000 --save "$tmp/good.txt/model"
 expect_error "bad history" "--history: item id 'abc' is not an integer" "$bin" recommend --load "$tmp/model" --history "10 abc"
 
 # A failed save must not leave a half-written model behind.

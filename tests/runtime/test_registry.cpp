@@ -4,6 +4,7 @@
 
 #include <seqrec/data/synthetic.hpp>
 #include <seqrec/runtime/recipes.hpp>
+#include <seqrec/serve/served_model.hpp>
 
 #include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"
@@ -61,15 +62,28 @@ TEST_CASE("every recipe builds, trains one epoch, saves and reloads with the sam
         CHECK(loaded->config() == model->config());
         CHECK(loaded->num_parameters() == model->num_parameters());
         CHECK(loaded->evaluate(split, true, rc.train.eval).to_json() == m.to_json());
-        const std::vector<std::vector<std::int64_t>> hs = {
-            {ds.items.external(1)}, {ds.items.external(2), ds.items.external(3)}};
-        const auto a = model->recommend(hs, ds.items, 5);
-        const auto b = loaded->recommend(hs, items, 5);
-        REQUIRE(a.size() == 2);
+        std::vector<RecommendRequest> hs(2);
+        hs[0].history = {ds.items.external(1)};
+        hs[1].history = {ds.items.external(2), ds.items.external(3)};
+        for (auto& h : hs) h.k = 5;
+        std::vector<RecommendResponse> a(2);
+        const auto ws = model->make_serve_workspace();
+        model->answer(ds.items, hs.data(), hs.size(), a.data(), *ws);
+        // The one handle for every kind answers with the same items and the same score bits.
+        const auto served = load_served_model(dir.path);
+        CHECK(served->info().kind == rc.kind);
+        CHECK(served->info().variant == model->variant());
+        CHECK(served->info().num_items == ds.num_items());
+        CHECK(served->info().meta == nlohmann::json{{"recipe", info.name}});
+        const auto b = served->recommend_many(hs);
+        REQUIRE(b.size() == 2);
         for (std::size_t i = 0; i < a.size(); ++i) {
-            REQUIRE(a[i].size() == b[i].size());
-            CHECK(a[i].size() == 5);
-            for (std::size_t j = 0; j < a[i].size(); ++j) CHECK(a[i][j].item == b[i][j].item);
+            REQUIRE(a[i].items.size() == b[i].items.size());
+            CHECK(a[i].items.size() == 5);
+            for (std::size_t j = 0; j < a[i].items.size(); ++j) {
+                CHECK(a[i].items[j].item == b[i].items[j].item);
+                CHECK(a[i].items[j].score == b[i].items[j].score);
+            }
         }
         // The saved config.json is a run config: it gives back the model and the training.
         const RunConfig again =

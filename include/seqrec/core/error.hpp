@@ -23,6 +23,10 @@ struct DataError : Error {
 struct IoError : Error {
     using Error::Error;
 };
+/// A malformed recommendation request (serve/request_json.hpp): names the field and the rule.
+struct RequestError : Error {
+    using Error::Error;
+};
 /// API misuse: matrices of the wrong shape.
 struct ShapeError : Error {
     using Error::Error;

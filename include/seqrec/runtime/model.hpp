@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -39,10 +40,12 @@ public:
                             const TrainHooks& hooks = {}) = 0;
     /// Validation (test = false) or test metrics; const and thread-safe.
     virtual Metrics evaluate(const Split& split, bool test, const EvalOptions& opt) const = 0;
-    /// Top-k for many histories of external ids (`items` maps them), in request order.
-    virtual std::vector<std::vector<Recommendation>> recommend(
-        const std::vector<std::vector<std::int64_t>>& histories, const IdMap& items, Index k,
-        bool exclude_history = true) const = 0;
+    /// Scratch for `answer`, sized for full windows: one per concurrent caller.
+    virtual std::unique_ptr<ServeWorkspace> make_serve_workspace() const = 0;
+    /// Answers requests[0, count) into out[0, count) on the calling thread (serve/recommender.hpp),
+    /// `items` mapping external ids; `ws` must come from this model's make_serve_workspace.
+    virtual void answer(const IdMap& items, const RecommendRequest* requests, std::size_t count,
+                        RecommendResponse* out, ServeWorkspace& ws) const = 0;
     /// Writes a model directory (see io/checkpoint.hpp); `meta` is kept as given; `train` (the
     /// training options as JSON, io/config.hpp) makes its config.json a runnable `--config`.
     virtual void save(const std::string& dir, const IdMap& items,

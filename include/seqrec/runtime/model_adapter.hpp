@@ -41,10 +41,18 @@ public:
     Metrics evaluate(const Split& split, bool test, const EvalOptions& opt) const override {
         return seqrec::evaluate(model_, split, test, opt);
     }
-    std::vector<std::vector<Recommendation>> recommend(
-        const std::vector<std::vector<std::int64_t>>& histories, const IdMap& items, Index k,
-        bool exclude_history) const override {
-        return Recommender<M>(model_, items).recommend_many(histories, k, exclude_history);
+    std::unique_ptr<ServeWorkspace> make_serve_workspace() const override {
+        auto ws = std::make_unique<typename Recommender<M>::Workspace>();
+        IdMap none;  // reserve reads no ids
+        Recommender<M>(model_, none).reserve(*ws);
+        return ws;
+    }
+    void answer(const IdMap& items, const RecommendRequest* requests, std::size_t count,
+                RecommendResponse* out, ServeWorkspace& ws) const override {
+        auto* own = dynamic_cast<typename Recommender<M>::Workspace*>(&ws);
+        SEQREC_CHECK(own != nullptr, ShapeError,
+                     "answer: the workspace was made by another kind of model");
+        Recommender<M>(model_, items).answer(requests, count, out, *own);
     }
     void save(const std::string& dir, const IdMap& items, const nlohmann::json& meta,
               const nlohmann::json& train) const override {
