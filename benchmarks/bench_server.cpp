@@ -3,15 +3,25 @@
 // time, checks every answer against the library's direct answer, and prints requests/s and
 // latency percentiles.
 //   bench_server [--load MODEL_DIR] [--data FILE] [--clients 16] [--threads 2]
-//                [--requests 50000] [--seconds 30] [--k 10] [--reloads 0]
+//                [--requests 50000] [--seconds 30] [--k 10] [--reloads 0] [--history N]
 // Without --load it trains a small SASRec on the built-in synthetic data first. Requests are the
-// users' full histories from --data (external ids, as the model was trained on them), or from the
-// synthetic data. --reloads N posts N reloads of the model directory during the run.
+// users' histories from --data (external ids, as the model was trained on them), or from the
+// synthetic data, each cut to its last --history items (default: the model's window, what a
+// client that knows the model sends; 0 = whole histories). --reloads N posts N reloads of the
+// model directory during the run.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <http_service.hpp>
+#include <mutex>
 #include <seqrec/seqrec.hpp>
 #include <string>
 #include <thread>
@@ -25,6 +35,59 @@ using namespace seqrec;
 using Json = nlohmann::json;
 
 namespace {
+
+/// A minimal HTTP/1.1 keep-alive client over one socket: sends prepared request bytes and reads
+/// one response (status line, Content-Length, body). A load generator should cost little next
+/// to the server it loads; a general client (httplib's) costs about as much as the server here.
+class RawClient {
+public:
+    explicit RawClient(int port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(std::uint16_t(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // only ever 127.0.0.1
+        const int one = 1;
+        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+            throw IoError("cannot connect to 127.0.0.1:" + std::to_string(port));
+    }
+    ~RawClient() { ::close(fd_); }
+    RawClient(const RawClient&) = delete;
+    RawClient& operator=(const RawClient&) = delete;
+
+    /// Sends `request`; returns the status (0 on a transport error) and fills `body`.
+    int exchange(const std::string& request, std::string& body) {
+        for (std::size_t sent = 0; sent < request.size();) {
+            const ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, 0);
+            if (n <= 0) return 0;
+            sent += std::size_t(n);
+        }
+        std::size_t header_end;
+        while ((header_end = buf_.find("\r\n\r\n")) == std::string::npos)
+            if (!fill()) return 0;
+        const int status = std::atoi(buf_.c_str() + 9);  // "HTTP/1.1 200 OK"
+        const auto cl = buf_.find("Content-Length: ");
+        if (cl == std::string::npos || cl > header_end) return 0;
+        const std::size_t length = std::strtoul(buf_.c_str() + cl + 16, nullptr, 10);
+        while (buf_.size() < header_end + 4 + length)
+            if (!fill()) return 0;
+        body.assign(buf_, header_end + 4, length);
+        buf_.erase(0, header_end + 4 + length);
+        return status;
+    }
+
+private:
+    bool fill() {
+        char chunk[16384];
+        const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+        if (n <= 0) return false;
+        buf_.append(chunk, std::size_t(n));
+        return true;
+    }
+    int fd_ = -1;
+    std::string buf_;
+};
 
 std::string train_small_model() {
     const Dataset ds = synthetic_dataset();
@@ -43,12 +106,12 @@ std::string train_small_model() {
 int run_benchmark(int argc, char** argv) {
     bench::Args args(argc, argv,
                      "bench_server [--load MODEL_DIR] [--data FILE] [--clients 16] [--threads 2] "
-                     "[--requests 50000] [--seconds 30] [--k 10] [--reloads 0]");
+                     "[--requests 50000] [--seconds 30] [--k 10] [--reloads 0] [--history N]");
     std::string dir = args.text("load", "");
     const std::string data = args.text("data", "");
     const long clients = args.integer("clients", 16), threads = args.integer("threads", 2),
                total = args.integer("requests", 50000), k = args.integer("k", 10),
-               reloads = args.integer("reloads", 0);
+               reloads = args.integer("reloads", 0), history = args.integer("history", -1);
     const double seconds = args.real("seconds", 30.0);
     args.finish();
     if (clients < 1 || threads < 1 || total < 1 || k < 1) args.fail("counts must be positive");
@@ -58,14 +121,29 @@ int run_benchmark(int argc, char** argv) {
     // Requests: each user's whole history, in external ids.
     const Dataset ds = data.empty() ? synthetic_dataset() : read_dataset(data, DataFormat::lines);
     std::vector<std::string> bodies;
-    std::vector<Json> expected;
+    std::vector<std::string> expected;  // byte for byte: the server writes the same JSON
     const auto served = load_served_model(dir);
+    const std::size_t keep = history < 0    ? std::size_t(served->info().maxlen)
+                             : history == 0 ? SIZE_MAX
+                                            : std::size_t(history);
+    double items_sent = 0, direct_seconds = 0;
     for (Index u = 0; u < ds.num_users(); ++u) {
         Json h = Json::array();
-        for (ItemId i : ds.sequences[std::size_t(u)]) h.push_back(ds.items.external(i));
+        const auto& seq = ds.sequences[std::size_t(u)];
+        for (std::size_t p = seq.size() - std::min(keep, seq.size()); p < seq.size(); ++p)
+            h.push_back(ds.items.external(seq[p]));
+        items_sent += double(h.size());
         const Json body = {{"history", h}, {"k", k}};
-        bodies.push_back(body.dump());
-        expected.push_back(response_to_json(served->recommend(request_from_json(body, {}))));
+        const std::string json = body.dump();
+        bodies.push_back(
+            "POST /recommend HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nContent-Length: " +
+            std::to_string(json.size()) + "\r\n\r\n" + json);
+        const RecommendRequest request = request_from_json(body, {});
+        const double s0 = bench::now_seconds();
+        const RecommendResponse answer = served->recommend(request);
+        direct_seconds += bench::now_seconds() - s0;
+        expected.push_back(response_to_json(answer).dump());
     }
 
     server::ServerOptions o;
@@ -79,26 +157,34 @@ int run_benchmark(int argc, char** argv) {
     while (!service.running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
     std::atomic<long> next{0}, errors{0}, wrong{0};
+    std::mutex error_mu;
+    std::string first_error;
     std::atomic<bool> stop{false};
     std::vector<std::vector<double>> latency(static_cast<std::size_t>(clients));
     const double t0 = bench::now_seconds();
     std::vector<std::thread> pool;
     for (long c = 0; c < clients; ++c)
         pool.emplace_back([&, c] {
-            httplib::Client cli("127.0.0.1", port);
-            cli.set_read_timeout(30, 0);
+            RawClient cli(port);
+            std::string answer;
             auto& lat = latency[std::size_t(c)];
             for (;;) {
                 const long n = next.fetch_add(1);
                 if (n >= total || stop) return;
                 const std::size_t r = std::size_t(n) % bodies.size();
                 const double s = bench::now_seconds();
-                const auto res = cli.Post("/recommend", bodies[r], "application/json");
+                const int status = cli.exchange(bodies[r], answer);
                 lat.push_back(bench::now_seconds() - s);
-                if (!res || res->status != 200)
-                    ++errors;
-                else if (Json::parse(res->body) != expected[r])
+                if (status != 200) {
+                    if (errors.fetch_add(1) == 0) {
+                        std::lock_guard<std::mutex> lock(error_mu);
+                        first_error = status ? "status " + std::to_string(status) + ": " + answer
+                                             : "transport error";
+                    }
+                    if (!status) return;  // the connection is gone
+                } else if (answer != expected[r]) {
                     ++wrong;
+                }
                 if (bench::now_seconds() - t0 > seconds) stop = true;
             }
         });
@@ -128,14 +214,19 @@ int run_benchmark(int argc, char** argv) {
     std::printf("seqrec-server load test: %s (%s, %ld items, maxlen %ld), %zu distinct requests\n",
                 dir.c_str(), info.variant.c_str(), long(info.num_items), long(info.maxlen),
                 bodies.size());
-    std::printf("%ld clients (keep-alive), %ld scoring threads, k %ld, %ld reloads, on 127.0.0.1\n",
-                clients, threads, k, service.reloads());
+    std::printf(
+        "%ld clients (keep-alive), %ld scoring threads, k %ld, %.1f history items per request on "
+        "average, %ld reloads, on 127.0.0.1\n",
+        clients, threads, k, items_sent / double(bodies.size()), service.reloads());
     std::printf(
         "| requests | seconds | requests/s | p50 ms | p99 ms | max ms | errors | wrong |\n");
     std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     std::printf("| %zu | %.2f | %.0f | %.3f | %.3f | %.3f | %ld | %ld |\n", all.size(), elapsed,
                 double(all.size()) / elapsed, 1e3 * pct(0.50), 1e3 * pct(0.99),
                 1e3 * (all.empty() ? 0.0 : all.back()), errors.load(), wrong.load());
+    std::printf("the library alone (same requests, one thread, no HTTP): %.0f requests/s\n",
+                double(bodies.size()) / direct_seconds);
+    if (!first_error.empty()) std::printf("first error: %s\n", first_error.c_str());
     return errors == 0 && wrong == 0 ? 0 : 1;
 }
 

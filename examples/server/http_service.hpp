@@ -73,6 +73,10 @@ public:
         server_.set_keep_alive_max_count(100000);
         server_.set_keep_alive_timeout(5);
         server_.set_tcp_nodelay(true);
+        server_.set_socket_options([this](socket_t sock) {
+            httplib::default_socket_options(sock);  // SO_REUSEADDR / SO_REUSEPORT
+            listen_socket_ = sock;
+        });
         server_.Get("/health", [](const httplib::Request&, httplib::Response& res) {
             reply(res, 200, {{"status", "ok"}});
         });
@@ -139,6 +143,9 @@ public:
         if (port <= 0)
             throw IoError("cannot listen on " + options_.host + ":" +
                           std::to_string(options_.port));
+        // Debian's compiled httplib listens with a backlog of 5: clients connecting at once then
+        // wait a second for a SYN retry or fail. listen() again on the bound socket enlarges it.
+        if (listen_socket_ >= 0) ::listen(listen_socket_, SOMAXCONN);
         return port;
     }
     /// Serves until stop(); call after bind().
@@ -180,6 +187,7 @@ private:
     std::shared_ptr<const ServedModel> model_;  // read and swapped with std::atomic_*
     std::mutex reload_mu_;
     std::atomic<long> reloads_{0};
+    socket_t listen_socket_ = -1;
     httplib::Server server_;
 };
 
