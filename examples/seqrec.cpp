@@ -44,6 +44,9 @@ const char* kUsage = R"(usage:
                [--max-history N] [--threads N]
                (unknown item ids are listed on stderr; --candidates ranks only those items)
   seqrec info --load MODEL_DIR          -> the model's kind, sizes and settings as JSON
+  seqrec plot RUN.jsonl [RUN2.jsonl ...] [--metric NDCG@10] [--labels "a,b"] [--title T]
+               [--with-grad-norm] [--out FILE.svg]
+               (training loss and a validation metric per epoch from `train --log` files, as SVG)
 )";
 
 /// Usage errors exit with status 2.
@@ -59,7 +62,8 @@ public:
             std::string a = argv[i];
             if (a.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + a + "'");
             a = a.substr(2);
-            if (a == "quiet" || a == "keep-history" || a == "merge-duplicate-users") {
+            if (a == "quiet" || a == "keep-history" || a == "merge-duplicate-users" ||
+                a == "with-grad-norm") {
                 flags_[a] = "true";
                 continue;
             }
@@ -465,6 +469,62 @@ int cmd_recommend(const Options& o) {
     return 0;
 }
 
+int cmd_plot(const Options& o, const std::vector<std::string>& logs) {
+    const std::string metric = o.str("metric", "NDCG@10");
+    const std::string title = o.str("title", "");
+    const std::string labels = o.str("labels", "");
+    const std::string out = o.str("out", "");
+    const bool grad = o.str("with-grad-norm", "false") == "true";
+    o.check_all_used();
+    if (logs.empty()) throw UsageError("plot needs one or more log files (seqrec train --log)");
+    std::vector<std::string> names;
+    {
+        std::istringstream in(labels);
+        for (std::string l; std::getline(in, l, ',');) names.push_back(l);
+    }
+    if (!labels.empty() && names.size() != logs.size())
+        throw UsageError("--labels has " + std::to_string(names.size()) + " names for " +
+                         std::to_string(logs.size()) + " logs");
+    const std::string prefix = title.empty() ? "" : title + ": ";
+    ChartPanel loss{prefix + "training loss", "epoch", "loss", {}};
+    ChartPanel valid{prefix + "validation " + metric, "epoch", metric, {}};
+    ChartPanel norm{prefix + "gradient norm", "epoch", "global L2 norm (mean over steps)", {}};
+    for (std::size_t i = 0; i < logs.size(); ++i) {
+        std::string label = names.empty() ? logs[i] : names[i];
+        if (names.empty()) {  // the file's stem
+            const auto slash = label.find_last_of('/');
+            if (slash != std::string::npos) label = label.substr(slash + 1);
+            const auto dot = label.rfind('.');
+            if (dot != std::string::npos && dot > 0) label = label.substr(0, dot);
+        }
+        ChartSeries l{label, {}, {}}, v{label, {}, {}}, g{label, {}, {}};
+        bool has_metric = false;
+        for (const auto& e : read_epoch_log(logs[i])) {
+            l.x.push_back(e.epoch);
+            l.y.push_back(e.loss);
+            g.x.push_back(e.epoch);
+            g.y.push_back(e.grad_norm);
+            const auto it = e.valid.find(metric);
+            if (it == e.valid.end()) continue;
+            has_metric = true;
+            v.x.push_back(e.epoch);
+            v.y.push_back(it->second);
+        }
+        if (!has_metric) throw DataError(logs[i] + ": no validated epoch has \"" + metric + "\"");
+        loss.series.push_back(std::move(l));
+        valid.series.push_back(std::move(v));
+        norm.series.push_back(std::move(g));
+    }
+    std::vector<ChartPanel> panels = {loss, valid};
+    if (grad) panels.push_back(norm);
+    const std::string svg = svg_line_chart(panels);
+    if (out.empty())
+        std::cout << svg << std::flush;
+    else
+        write_file_atomically(out, [&](std::ostream& f) { f << svg; });
+    return 0;
+}
+
 int cmd_info(const Options& o) {
     const std::string dir = o.str("load", "");
     if (dir.empty()) throw UsageError("info needs --load MODEL_DIR");
@@ -484,12 +544,26 @@ int main(int argc, char** argv) {
     }
     const std::string cmd = argv[1];
     try {
+        if (cmd == "plot") {  // log files are positional; the rest are options
+            std::vector<std::string> logs;
+            std::vector<char*> rest = {argv[0], argv[1]};
+            for (int i = 2; i < argc; ++i) {
+                if (std::string(argv[i]).rfind("--", 0) == 0) {
+                    rest.push_back(argv[i]);
+                    if (std::string(argv[i]) != "--with-grad-norm" && i + 1 < argc)
+                        rest.push_back(argv[++i]);
+                } else {
+                    logs.push_back(argv[i]);
+                }
+            }
+            return cmd_plot(Options(int(rest.size()), rest.data(), 2), logs);
+        }
         const Options opts(argc, argv, 2);
         if (cmd == "train") return cmd_train(opts);
         if (cmd == "eval") return cmd_eval(opts);
         if (cmd == "recommend") return cmd_recommend(opts);
         if (cmd == "info") return cmd_info(opts);
-        throw UsageError("unknown command '" + cmd + "' (train, eval, recommend, info)");
+        throw UsageError("unknown command '" + cmd + "' (train, eval, recommend, info, plot)");
     } catch (const UsageError& e) {
         std::fprintf(stderr, "seqrec: %s\n(run 'seqrec --help' for usage)\n", e.what());
         return 2;

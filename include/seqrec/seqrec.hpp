@@ -23,6 +23,7 @@
 #include "seqrec/io/atomic_file.hpp"
 #include "seqrec/io/checkpoint.hpp"
 #include "seqrec/io/config.hpp"
+#include "seqrec/io/svg_chart.hpp"
 #include "seqrec/io/training_log.hpp"
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/kernels/causal_softmax.hpp"

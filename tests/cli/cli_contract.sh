@@ -33,6 +33,9 @@ printf '10 11\n12\n' > "$tmp/requests.txt"
 "$bin" train --data "$tmp/good.txt" --epochs 2 --maxlen 5 --dim 8 --log "$tmp/run.jsonl" --quiet >/dev/null 2>"$tmp/err" \
   && [[ $(wc -l <"$tmp/run.jsonl") -eq 2 ]] && grep -q '^{"epoch":1,"loss":[0-9.e-]*,"grad_norm":[0-9.e-]*,' "$tmp/run.jsonl" \
   && grep -q '"epoch":2,.*"valid":{"HR@1"' "$tmp/run.jsonl" && ok "train --log" || { bad "train --log"; cat "$tmp/err" "$tmp/run.jsonl"; }
+"$bin" plot "$tmp/run.jsonl" "$tmp/run.jsonl" --labels "a,b" --metric NDCG@10 --out "$tmp/chart.svg" 2>"$tmp/err" \
+  && head -c 5 "$tmp/chart.svg" | grep -q '<?xml' && grep -q 'data-label="b"' "$tmp/chart.svg" && ok "plot" || { bad "plot"; cat "$tmp/err"; }
+expect_error "plot: metric not in the log" "run.jsonl: no validated epoch has \"NDCG@7\"" "$bin" plot "$tmp/run.jsonl" --metric NDCG@7
 expect_error "--log to a missing directory fails before training" "no/such/run.jsonl" "$bin" train --epochs 50 --log "$tmp/no/such/run.jsonl"
 for m in "stosa --refine stochastic" "mqsa --distill ted" "rpesa --distill cad" "sasrec --refine additive"; do
   "$bin" train --data "$tmp/good.txt" --model $m --epochs 1 --maxlen 5 --dim 8 --heads 2 --save "$tmp/m2" --quiet >"$tmp/t.json" 2>"$tmp/err" \

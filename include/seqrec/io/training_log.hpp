@@ -1,12 +1,15 @@
 /// \file io/training_log.hpp
 /// A training run's log as JSON lines, one per epoch (`seqrec train --log FILE.jsonl`): loss,
 /// gradient norm, seconds, and every validation metric when the epoch was validated. Lines are
-/// flushed as they come, so a running job can be followed and plotted.
+/// flushed as they come, so a running job can be followed and plotted (read_epoch_log reads
+/// them back; io/svg_chart.hpp draws them).
 #pragma once
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "seqrec/core/error.hpp"
 #include "seqrec/train/trainer.hpp"
@@ -48,5 +51,41 @@ private:
     std::string path_;
     std::ofstream out_;
 };
+
+/// One epoch read back from a log: loss, gradient norm and the validation metrics (empty when
+/// the epoch was not validated).
+struct LoggedEpoch {
+    double epoch = 0, loss = 0, grad_norm = 0;
+    std::map<std::string, double> valid;
+};
+
+/// Reads a log written by EpochLogWriter; DataError naming file:line for a malformed line.
+inline std::vector<LoggedEpoch> read_epoch_log(const std::string& path) {
+    std::ifstream in(path);
+    SEQREC_CHECK(in.good(), IoError, path + ": cannot open for reading");
+    std::vector<LoggedEpoch> out;
+    std::string line;
+    for (long n = 1; std::getline(in, line); ++n) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        const std::string where = path + ":" + std::to_string(n);
+        const auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object())
+            throw DataError(where + ": not a JSON object (expected one epoch per line)");
+        LoggedEpoch e;
+        for (const char* key : {"epoch", "loss"})
+            if (!j.contains(key) || !j[key].is_number())
+                throw DataError(where + ": \"" + key + "\" missing or not a number");
+        e.epoch = j["epoch"].get<double>();
+        e.loss = j["loss"].get<double>();
+        if (j.contains("grad_norm") && j["grad_norm"].is_number())
+            e.grad_norm = j["grad_norm"].get<double>();
+        if (j.contains("valid") && j["valid"].is_object())
+            for (const auto& [k, v] : j["valid"].items())
+                if (v.is_number()) e.valid[k] = v.get<double>();
+        out.push_back(std::move(e));
+    }
+    if (out.empty()) throw DataError(path + ": no epochs in the log");
+    return out;
+}
 
 }  // namespace seqrec

@@ -1,0 +1,169 @@
+/// \file io/svg_chart.hpp
+/// Line charts as SVG, written by the library (`seqrec plot`): panels side by side, one line per
+/// series with a point per value, axes with "nice" ticks, a legend. Each point carries a
+/// <title> with its exact value, which a browser shows on hover and a test can read back.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "seqrec/core/error.hpp"
+
+namespace seqrec {
+
+struct ChartSeries {
+    std::string label;
+    std::vector<double> x, y;  // same length; non-finite values are skipped
+};
+
+struct ChartPanel {
+    std::string title, x_label, y_label;
+    std::vector<ChartSeries> series;
+};
+
+namespace detail {
+/// Text safe inside XML elements and attribute values.
+inline std::string xml_escape(const std::string& s) {
+    std::string out;
+    for (const char c : s) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            default:
+                // Control characters are not allowed in XML 1.0.
+                if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n') out += c;
+        }
+    }
+    return out;
+}
+inline std::string number(double v, int digits = 6) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    return buf;
+}
+/// Tick values covering [lo, hi] at a step of 1, 2 or 5 x 10^k, about `want` of them.
+inline std::vector<double> nice_ticks(double lo, double hi, int want = 5) {
+    if (!(hi > lo)) hi = lo + 1;
+    const double raw = (hi - lo) / want;
+    const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+    double step = mag;
+    for (const double m : {1.0, 2.0, 5.0, 10.0})
+        if (m * mag >= raw) {
+            step = m * mag;
+            break;
+        }
+    std::vector<double> t;
+    for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+        t.push_back(std::abs(v) < step * 1e-9 ? 0.0 : v);
+    return t;
+}
+}  // namespace detail
+
+/// The SVG document of `panels` laid out left to right.
+inline std::string svg_line_chart(const std::vector<ChartPanel>& panels) {
+    SEQREC_CHECK(!panels.empty(), ShapeError, "svg_line_chart: no panels");
+    static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+    const double pw = 460, ph = 320, left = 70, right = 20, top = 40, bottom = 50;
+    std::size_t legend_rows = 0;
+    for (const auto& p : panels) legend_rows = std::max(legend_rows, p.series.size());
+    const double legend_h = 18.0 * double(legend_rows) + 10;
+    const double W = pw * double(panels.size()), H = ph + legend_h;
+    std::ostringstream o;
+    o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+      << "\" viewBox=\"0 0 " << W << " " << H << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      << "<rect width=\"" << W << "\" height=\"" << H << "\" fill=\"white\"/>\n";
+    for (std::size_t pi = 0; pi < panels.size(); ++pi) {
+        const ChartPanel& p = panels[pi];
+        const double x0 = pw * double(pi) + left, x1 = pw * double(pi + 1) - right;
+        const double y0 = ph - bottom, y1 = top;  // data y grows upwards
+        double xlo = std::numeric_limits<double>::infinity(), xhi = -xlo, ylo = xlo, yhi = -xlo;
+        for (const auto& s : p.series) {
+            SEQREC_CHECK(s.x.size() == s.y.size(), ShapeError, "svg_line_chart: x and y differ");
+            for (std::size_t i = 0; i < s.x.size(); ++i)
+                if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) {
+                    xlo = std::min(xlo, s.x[i]);
+                    xhi = std::max(xhi, s.x[i]);
+                    ylo = std::min(ylo, s.y[i]);
+                    yhi = std::max(yhi, s.y[i]);
+                }
+        }
+        if (!std::isfinite(xlo)) xlo = 0, xhi = 1, ylo = 0, yhi = 1;
+        if (!(xhi > xlo)) xhi = xlo + 1;
+        if (!(yhi > ylo)) {
+            const double pad = ylo == 0 ? 1 : std::abs(ylo) * 0.1;
+            ylo -= pad;
+            yhi += pad;
+        }
+        const auto xt = detail::nice_ticks(xlo, xhi), yt = detail::nice_ticks(ylo, yhi);
+        xlo = std::min(xlo, xt.front());
+        xhi = std::max(xhi, xt.back());
+        ylo = std::min(ylo, yt.front());
+        yhi = std::max(yhi, yt.back());
+        const auto X = [&](double v) { return x0 + (v - xlo) / (xhi - xlo) * (x1 - x0); };
+        const auto Y = [&](double v) { return y0 - (v - ylo) / (yhi - ylo) * (y0 - y1); };
+        o << "<g class=\"panel\">\n<text x=\"" << (x0 + x1) / 2 << "\" y=\"" << top - 15
+          << "\" text-anchor=\"middle\" font-size=\"14\">" << detail::xml_escape(p.title)
+          << "</text>\n";
+        for (const double t : xt)
+            o << "<line x1=\"" << X(t) << "\" y1=\"" << y0 << "\" x2=\"" << X(t) << "\" y2=\"" << y1
+              << "\" stroke=\"#eee\"/><text x=\"" << X(t) << "\" y=\"" << y0 + 16
+              << "\" text-anchor=\"middle\">" << detail::number(t) << "</text>\n";
+        for (const double t : yt)
+            o << "<line x1=\"" << x0 << "\" y1=\"" << Y(t) << "\" x2=\"" << x1 << "\" y2=\"" << Y(t)
+              << "\" stroke=\"#eee\"/><text x=\"" << x0 - 6 << "\" y=\"" << Y(t) + 4
+              << "\" text-anchor=\"end\">" << detail::number(t) << "</text>\n";
+        o << "<rect x=\"" << x0 << "\" y=\"" << y1 << "\" width=\"" << x1 - x0 << "\" height=\""
+          << y0 - y1 << "\" fill=\"none\" stroke=\"black\"/>\n"
+          << "<text x=\"" << (x0 + x1) / 2 << "\" y=\"" << y0 + 34 << "\" text-anchor=\"middle\">"
+          << detail::xml_escape(p.x_label) << "</text>\n"
+          << "<text transform=\"translate(" << x0 - 52 << " " << (y0 + y1) / 2
+          << ") rotate(-90)\" text-anchor=\"middle\">" << detail::xml_escape(p.y_label)
+          << "</text>\n";
+        for (std::size_t si = 0; si < p.series.size(); ++si) {
+            const ChartSeries& s = p.series[si];
+            const char* color = colors[si % (sizeof colors / sizeof *colors)];
+            o << "<g class=\"series\" data-label=\"" << detail::xml_escape(s.label) << "\">\n"
+              << "<polyline fill=\"none\" stroke=\"" << color
+              << "\" stroke-width=\"1.5\" points=\"";
+            for (std::size_t i = 0; i < s.x.size(); ++i)
+                if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]))
+                    o << X(s.x[i]) << "," << Y(s.y[i]) << " ";
+            o << "\"/>\n";
+            for (std::size_t i = 0; i < s.x.size(); ++i)
+                if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]))
+                    o << "<circle cx=\"" << X(s.x[i]) << "\" cy=\"" << Y(s.y[i])
+                      << "\" r=\"2\" fill=\"" << color << "\"><title>" << detail::number(s.x[i], 17)
+                      << " " << detail::number(s.y[i], 17) << "</title></circle>\n";
+            o << "</g>\n";
+            const double ly = ph + 14 + 18.0 * double(si);
+            o << "<line x1=\"" << x0 << "\" y1=\"" << ly - 4 << "\" x2=\"" << x0 + 24 << "\" y2=\""
+              << ly - 4 << "\" stroke=\"" << color << "\" stroke-width=\"2\"/><text x=\"" << x0 + 30
+              << "\" y=\"" << ly << "\">" << detail::xml_escape(s.label) << "</text>\n";
+        }
+        o << "</g>\n";
+    }
+    o << "</svg>\n";
+    return o.str();
+}
+
+}  // namespace seqrec
