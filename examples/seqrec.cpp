@@ -44,6 +44,9 @@ const char* kUsage = R"(usage:
                [--max-history N] [--threads N]
                (unknown item ids are listed on stderr; --candidates ranks only those items)
   seqrec info --load MODEL_DIR          -> the model's kind, sizes and settings as JSON
+  seqrec attention --load MODEL_DIR --history "i1 i2 ..." [--last 20] [--out FILE.svg]
+               (heat maps of every layer's and head's attention over the last positions;
+                AWRSR models also show the refined matrix)
   seqrec plot RUN.jsonl [RUN2.jsonl ...] [--metric NDCG@10] [--labels "a,b"] [--title T]
                [--with-grad-norm] [--out FILE.svg]
                (training loss and a validation metric per epoch from `train --log` files, as SVG)
@@ -525,6 +528,60 @@ int cmd_plot(const Options& o, const std::vector<std::string>& logs) {
     return 0;
 }
 
+int cmd_attention(const Options& o) {
+    const std::string dir = o.str("load", "");
+    const std::string history = o.str("history", "");
+    const long last = o.integer("last", 20, 1, 100000);
+    const std::string out = o.str("out", "");
+    o.check_all_used();
+    if (dir.empty()) throw UsageError("attention needs --load MODEL_DIR");
+    if (history.empty()) throw UsageError("attention needs --history \"i1 i2 ...\"");
+    const auto served = load_served_model(dir);
+    const IdMap& items = served->items();
+    std::vector<ItemId> ids;
+    std::vector<std::int64_t> unknown;
+    for (const auto e : parse_history(history, "--history")) {
+        if (const ItemId i = items.find(e))
+            ids.push_back(i);
+        else
+            unknown.push_back(e);
+    }
+    if (!unknown.empty())
+        std::fprintf(stderr, "seqrec: %zu unknown item id(s) left out of the history\n",
+                     unknown.size());
+    if (ids.empty()) throw UsageError("--history has no item the model knows");
+    const auto maps = served->model().attention(ids);
+    // The window the model read, and its last `last` positions.
+    const std::size_t L = std::min<std::size_t>(ids.size(), std::size_t(served->info().maxlen));
+    const std::size_t n = std::min<std::size_t>(L, std::size_t(last));
+    std::vector<std::string> labels;
+    for (std::size_t p = ids.size() - n; p < ids.size(); ++p)
+        labels.push_back(std::to_string(items.external(ids[p])));
+    const bool towers = !maps.empty() && maps.back().tower > 0;
+    std::vector<HeatMap> panels;
+    for (const auto& m : maps)
+        for (const bool refined : {false, true}) {
+            const Matrix<double>& w = refined ? m.refined : m.weights;
+            if (w.size() == 0) continue;
+            HeatMap h;
+            h.title = (towers ? "tower " + std::to_string(m.tower + 1) + ", " : std::string()) +
+                      "layer " + std::to_string(m.layer + 1) + ", head " +
+                      std::to_string(m.head + 1) + (refined ? ": refined R" : ": A");
+            h.values = w.bottomRightCorner(Index(n), Index(n));
+            for (Index r = 0; r < Index(n); ++r)  // the causal mask: never attended
+                for (Index c = r + 1; c < Index(n); ++c) h.values(r, c) = std::nan("");
+            h.row_labels = labels;
+            h.col_labels = labels;
+            panels.push_back(std::move(h));
+        }
+    const std::string svg = svg_heat_maps(panels, 2);  // AWRSR: A and R side by side
+    if (out.empty())
+        std::cout << svg << std::flush;
+    else
+        write_file_atomically(out, [&](std::ostream& f) { f << svg; });
+    return 0;
+}
+
 int cmd_info(const Options& o) {
     const std::string dir = o.str("load", "");
     if (dir.empty()) throw UsageError("info needs --load MODEL_DIR");
@@ -563,10 +620,20 @@ int main(int argc, char** argv) {
         if (cmd == "eval") return cmd_eval(opts);
         if (cmd == "recommend") return cmd_recommend(opts);
         if (cmd == "info") return cmd_info(opts);
-        throw UsageError("unknown command '" + cmd + "' (train, eval, recommend, info, plot)");
-    } catch (const UsageError& e) {
+        if (cmd == "attention") return cmd_attention(opts);
+        throw UsageError("unknown command '" + cmd +
+                         "' (train, eval, recommend, info, plot, attention)");
+    } catch (const UsageError& e) {  // exit codes: usage and config 2, data / IO / model 1
         std::fprintf(stderr, "seqrec: %s\n(run 'seqrec --help' for usage)\n", e.what());
         return 2;
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "seqrec: error: %s\n", e.what());
+        return 2;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr,
+                     "seqrec: error: out of memory (the model or data is too large for this "
+                     "machine: try a smaller --dim, --maxlen or --batch)\n");
+        return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "seqrec: error: %s\n", e.what());
         return 1;

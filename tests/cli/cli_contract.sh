@@ -41,11 +41,29 @@ for m in "stosa --refine stochastic" "mqsa --distill ted" "rpesa --distill cad" 
   "$bin" train --data "$tmp/good.txt" --model $m --epochs 1 --maxlen 5 --dim 8 --heads 2 --save "$tmp/m2" --quiet >"$tmp/t.json" 2>"$tmp/err" \
     && "$bin" recommend --load "$tmp/m2" --history "10 11" --k 2 >"$tmp/r.json" 2>>"$tmp/err" && grep -q '"item"' "$tmp/r.json" \
     && "$bin" eval --load "$tmp/m2" --data "$tmp/good.txt" >"$tmp/e.json" 2>>"$tmp/err" && grep -q '"NDCG@10"' "$tmp/e.json" \
-    && ok "train/recommend/eval --model $m" || { bad "--model $m"; cat "$tmp/err"; }
+    && "$bin" attention --load "$tmp/m2" --history "10 11 12 13" --out "$tmp/att.svg" 2>>"$tmp/err" \
+    && grep -q '<g class="heatmap" data-title="[a-z0-9, ]*layer 1, head 1: A"' "$tmp/att.svg" \
+    && { [[ "$m" != *refine* ]] || grep -q 'head 1: refined R' "$tmp/att.svg"; } \
+    && ok "train/recommend/eval/attention --model $m" || { bad "--model $m"; cat "$tmp/err"; }
 done
 expect_error "M4 needs STOSA" "needs a STOSA host" "$bin" train --refine stochastic --epochs 1
 expect_error "bad --refine-init" "refine-init must be host or identity" "$bin" train --refine simple --refine-init idnetity --epochs 1
 
+# Exit codes: usage and config errors 2, data / IO / model errors 1.
+expect_status() {
+  local name=$1 want=$2; shift 2
+  "$@" >/dev/null 2>"$tmp/err"; local rc=$?
+  [[ $rc -eq $want ]] && ok "$name exits $want" || { bad "$name: exit status $rc, want $want"; cat "$tmp/err"; }
+}
+printf '{"train": {"bogus_key": 1}}' > "$tmp/badkey.json"; printf '{"epochs": ' > "$tmp/broken2.json"
+printf '1 10 11\n2 x 12\n' > "$tmp/nonnum2.txt"
+expect_status "heads not dividing dim" 2 "$bin" train --heads 3 --epochs 1
+expect_status "unknown config key" 2 "$bin" train --config "$tmp/badkey.json"
+expect_status "malformed JSON config" 2 "$bin" train --config "$tmp/broken2.json"
+expect_status "malformed data" 1 "$bin" train --data "$tmp/nonnum2.txt" --epochs 1
+expect_status "missing model" 1 "$bin" eval --load "$tmp/nomodel" --data "$tmp/good.txt"
+printf '1 10 \x01\xff\x02\n' > "$tmp/binary.txt"
+expect_error "binary input is quoted printably" "item id '\\\\x01\\\\xff\\\\x02' is not an integer" "$bin" train --data "$tmp/binary.txt" --epochs 1
 printf '1 10 11 12\n2 11 12 13\n1 14 15\n' > "$tmp/dupuser.txt"
 expect_error "duplicate user line" "dupuser.txt:3: user 1 already has a line (line 1)" "$bin" train --data "$tmp/dupuser.txt" --epochs 1
 "$bin" train --data "$tmp/dupuser.txt" --merge-duplicate-users --epochs 1 --maxlen 5 --dim 8 --quiet >/dev/null 2>"$tmp/err" \

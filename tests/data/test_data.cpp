@@ -102,6 +102,11 @@ TEST_CASE("malformed files give file:line: problem") {
     CHECK(error_of("1 99999999999999999999\n", DataFormat::lines, "h.txt").find("h.txt:1:") !=
           std::string::npos);
     CHECK_THROWS_AS(read_dataset("/nonexistent/seqrec.txt", DataFormat::lines), IoError);
+    // A binary file's bytes are quoted printably and cut short.
+    CHECK(error_of(std::string("1 2 \x01\xff") + std::string(100, 'z') + "\n", DataFormat::lines,
+                   "bin.txt")
+              .find("bin.txt:1: item id '\\x01\\xff" + std::string(32, 'z') + "...'") !=
+          std::string::npos);
 }
 
 TEST_CASE("leave-one-out split and training windows") {

@@ -142,3 +142,41 @@ TEST_CASE("read_epoch_log reads what EpochLogWriter wrote, and names the bad lin
     CHECK_THROWS_WITH_AS(read_epoch_log(path), doctest::Contains("run.jsonl:4: \"loss\" missing"),
                          DataError);
 }
+
+TEST_CASE("svg_heat_maps encodes every cell exactly, NaN cells grey, labels escaped") {
+    HeatMap h;
+    h.title = "layer 1 & head 2";
+    h.values.resize(3, 3);
+    h.values << 1.0, std::nan(""), std::nan(""), 0.25, 0.75, std::nan(""), 0.1, 0.2, 0.7;
+    h.row_labels = {"a", "b<", "c"};
+    h.col_labels = h.row_labels;
+    HeatMap g = h;
+    g.title = "refined";
+    const std::string svg = svg_heat_maps({h, g});
+    std::string why;
+    CHECK_MESSAGE(well_formed(svg, why), why);
+    CHECK(svg.find("layer 1 &amp; head 2") != std::string::npos);
+    CHECK(svg.find(">b&lt;<") != std::string::npos);
+    // Cells: "<title>r c value</title>", 9 per map, in row order.
+    std::vector<double> got;
+    std::size_t grey = 0;
+    for (std::size_t p = svg.find("<rect x="); p != std::string::npos;
+         p = svg.find("<rect x=", p + 1)) {
+        const std::size_t t = svg.find("<title>", p) + 7;
+        long r = 0, c = 0;
+        char value[64] = {0};
+        REQUIRE(std::sscanf(svg.c_str() + t, "%ld %ld %63[^<]", &r, &c, value) == 3);
+        const double v = std::strtod(value, nullptr);
+        if (std::isnan(v)) {
+            ++grey;
+            CHECK(svg.find("fill=\"#dddddd\"", p) < t);
+        } else {
+            got.push_back(v);
+            CHECK(v == h.values(r, c));
+        }
+    }
+    CHECK(grey == 6);
+    CHECK(got.size() == 12);
+    // The largest value is the darkest cell.
+    CHECK(svg.find("fill=\"#08306b\"><title>0 0 1</title>") != std::string::npos);
+}

@@ -137,3 +137,37 @@ TEST_CASE("users register their own kind") {
     CHECK(listed);
     CHECK(error_of([] { make_model("nope", {}); }).find("my-sasrec") != std::string::npos);
 }
+
+TEST_CASE("attention maps: every tower, layer and head; causal rows summing to 1; AWRSR's R") {
+    const std::vector<ItemId> history = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};  // longer than maxlen 8
+    struct Case {
+        const char* kind;
+        nlohmann::json config;
+        std::size_t maps;
+        bool refined;
+    };
+    const std::vector<Case> cases = {
+        {"sasrec", {{"blocks", 2}, {"heads", 2}}, 4, false},
+        {"sasrec", {{"multi_query", true}}, 4, false},  // two towers of 2 blocks
+        {"sasrec", {{"refine", "simple"}}, 2, true},
+        {"stosa", {{"heads", 2}, {"refine", "stochastic"}}, 2, true},
+    };
+    for (const Case& c : cases) {
+        INFO(c.kind << " " << c.config.dump());
+        nlohmann::json cfg = c.config;
+        cfg.update({{"num_items", 12}, {"maxlen", 8}, {"dim", 8}});
+        auto model = make_model(c.kind, cfg);
+        model->init(4);
+        const auto maps = model->attention(history);
+        REQUIRE(maps.size() == c.maps);
+        for (const auto& m : maps) {
+            REQUIRE(m.weights.rows() == 8);
+            REQUIRE(m.weights.cols() == 8);
+            CHECK(m.refined.size() == (c.refined ? 64 : 0));
+            for (Index r = 0; r < 8; ++r) {
+                CHECK(m.weights.row(r).sum() == doctest::Approx(1.0).epsilon(1e-5));
+                for (Index k = r + 1; k < 8; ++k) CHECK(m.weights(r, k) == 0.0);
+            }
+        }
+    }
+}

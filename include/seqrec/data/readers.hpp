@@ -57,13 +57,32 @@ inline std::vector<std::string_view> split_fields(std::string_view line, char se
     return out;
 }
 
+/// A short, printable excerpt of input for an error message: bytes outside printable ASCII as
+/// \xNN, cut after `max` characters (a binary file must not fill a terminal with raw bytes).
+inline std::string printable(std::string_view s, std::size_t max = 40) {
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (out.size() >= max) return out + "...";
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            out += char(c);
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
 /// Parses a positive id or throws "file:line: ...".
 inline std::int64_t parse_id(std::string_view tok, const std::string& where, const char* what) {
     std::int64_t v = 0;
     const auto* end = tok.data() + tok.size();
     auto [p, ec] = std::from_chars(tok.data(), end, v);
     if (ec != std::errc() || p != end || tok.empty())
-        throw DataError(where + ": " + what + " id '" + std::string(tok) + "' is not an integer");
+        throw DataError(where + ": " + what + " id '" + printable(tok) + "' is not an integer");
     if (v <= 0)
         throw DataError(where + ": " + what + " id " + std::to_string(v) +
                         " must be positive (0 is reserved for padding)");
@@ -159,7 +178,8 @@ inline Dataset read_dataset(const std::string& path, DataFormat format,
             char* end = nullptr;
             const double time = std::strtod(ts.c_str(), &end);
             if (ts.empty() || end != ts.c_str() + ts.size())
-                throw DataError(where + ": timestamp '" + ts + "' is not a number");
+                throw DataError(where + ": timestamp '" + detail::printable(ts) +
+                                "' is not a number");
             if (std::size_t(u) > events.size()) events.emplace_back();
             events[std::size_t(u) - 1].push_back({time, order++, item});
         }

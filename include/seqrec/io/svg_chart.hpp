@@ -1,7 +1,8 @@
 /// \file io/svg_chart.hpp
-/// Line charts as SVG, written by the library (`seqrec plot`): panels side by side, one line per
-/// series with a point per value, axes with "nice" ticks, a legend. Each point carries a
-/// <title> with its exact value, which a browser shows on hover and a test can read back.
+/// Charts as SVG, written by the library: line charts (`seqrec plot`: panels side by side, one
+/// line per series with a point per value, axes with "nice" ticks, a legend) and heat maps
+/// (`seqrec attention`: one matrix per panel). Each point or cell carries a <title> with its
+/// exact value, which a browser shows on hover and a test can read back.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "seqrec/core/error.hpp"
+#include "seqrec/core/types.hpp"
 
 namespace seqrec {
 
@@ -159,6 +161,80 @@ inline std::string svg_line_chart(const std::vector<ChartPanel>& panels) {
             o << "<line x1=\"" << x0 << "\" y1=\"" << ly - 4 << "\" x2=\"" << x0 + 24 << "\" y2=\""
               << ly - 4 << "\" stroke=\"" << color << "\" stroke-width=\"2\"/><text x=\"" << x0 + 30
               << "\" y=\"" << ly << "\">" << detail::xml_escape(s.label) << "</text>\n";
+        }
+        o << "</g>\n";
+    }
+    o << "</svg>\n";
+    return o.str();
+}
+
+/// One heat map: values[r][c] drawn as a cell; NaN cells (e.g. the masked upper triangle of a
+/// causal attention matrix) are drawn grey. Labels name the rows and columns (may be empty).
+struct HeatMap {
+    std::string title;
+    Matrix<double> values;
+    std::vector<std::string> row_labels, col_labels;
+};
+
+/// The SVG document of `maps`, `per_row` panels to a row. Colours run from white (0, or the
+/// smallest value when it is negative) to dark blue (the largest value of that panel).
+inline std::string svg_heat_maps(const std::vector<HeatMap>& maps, int per_row = 2) {
+    SEQREC_CHECK(!maps.empty() && per_row > 0, ShapeError, "svg_heat_maps: no maps");
+    Index cells = 1;
+    for (const auto& m : maps) cells = std::max({cells, m.values.rows(), m.values.cols()});
+    const double cell = std::max(6.0, std::min(28.0, 360.0 / double(cells)));
+    const double label_w = 56, top = 36, gap = 24;
+    const double pw = label_w + cell * double(cells) + gap,
+                 ph = top + cell * double(cells) + label_w + gap;
+    const int cols = int(std::min<std::size_t>(maps.size(), std::size_t(per_row)));
+    const int rows = int((maps.size() + std::size_t(per_row) - 1) / std::size_t(per_row));
+    const double W = pw * cols, H = ph * rows;
+    std::ostringstream o;
+    o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+      << "\" viewBox=\"0 0 " << W << " " << H << "\" font-family=\"sans-serif\" font-size=\"10\">\n"
+      << "<rect width=\"" << W << "\" height=\"" << H << "\" fill=\"white\"/>\n";
+    for (std::size_t k = 0; k < maps.size(); ++k) {
+        const HeatMap& m = maps[k];
+        const double ox = pw * double(k % std::size_t(per_row)) + label_w,
+                     oy = ph * double(k / std::size_t(per_row)) + top;
+        double lo = 0, hi = 0;
+        for (Index r = 0; r < m.values.rows(); ++r)
+            for (Index c = 0; c < m.values.cols(); ++c)
+                if (std::isfinite(m.values(r, c))) {
+                    lo = std::min(lo, m.values(r, c));
+                    hi = std::max(hi, m.values(r, c));
+                }
+        if (!(hi > lo)) hi = lo + 1;
+        o << "<g class=\"heatmap\" data-title=\"" << detail::xml_escape(m.title) << "\">\n"
+          << "<text x=\"" << ox << "\" y=\"" << oy - 12 << "\" font-size=\"13\">"
+          << detail::xml_escape(m.title) << " (max " << detail::number(hi, 4) << ")</text>\n";
+        for (Index r = 0; r < m.values.rows(); ++r)
+            for (Index c = 0; c < m.values.cols(); ++c) {
+                const double v = m.values(r, c);
+                std::string fill = "#dddddd";
+                if (std::isfinite(v)) {  // white -> #08306b
+                    const double t = (v - lo) / (hi - lo);
+                    char buf[16];
+                    std::snprintf(buf, sizeof buf, "#%02x%02x%02x", int(255 - t * (255 - 8)),
+                                  int(255 - t * (255 - 48)), int(255 - t * (255 - 107)));
+                    fill = buf;
+                }
+                o << "<rect x=\"" << ox + cell * double(c) << "\" y=\"" << oy + cell * double(r)
+                  << "\" width=\"" << cell << "\" height=\"" << cell << "\" fill=\"" << fill
+                  << "\"><title>" << r << " " << c << " " << detail::number(v, 17)
+                  << "</title></rect>\n";
+            }
+        const double fs = std::min(10.0, cell * 0.9);
+        for (Index r = 0; r < m.values.rows() && r < Index(m.row_labels.size()); ++r)
+            o << "<text x=\"" << ox - 4 << "\" y=\"" << oy + cell * (double(r) + 0.75)
+              << "\" text-anchor=\"end\" font-size=\"" << fs << "\">"
+              << detail::xml_escape(m.row_labels[std::size_t(r)]) << "</text>\n";
+        for (Index c = 0; c < m.values.cols() && c < Index(m.col_labels.size()); ++c) {
+            const double x = ox + cell * (double(c) + 0.75), y = oy + cell * double(cells) + 4;
+            o << "<text transform=\"translate(" << x << " " << y
+              << ") rotate(-90)\" text-anchor=\"end\" font-size=\"" << fs << "\">"
+              << detail::xml_escape(m.col_labels[std::size_t(c)]) << "</text>\n";
         }
         o << "</g>\n";
     }

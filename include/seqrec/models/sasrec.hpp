@@ -299,6 +299,24 @@ public:
         }
     }
 
+    /// Attention weights over the window of `history` (inference, no dropout): f(tower, layer,
+    /// head, A, R) for each, A the causal softmax and R the AWRSR-refined matrix (nullptr when
+    /// no refinement is on), both L x L. For pictures (`seqrec attention`), not a hot path.
+    template <typename F>
+    void attention_maps(const std::vector<ItemId>& history, Cache& c, F&& f) const {
+        SEQREC_CHECK(!history.empty(), ShapeError, "attention_maps needs a non-empty history");
+        seqrec::clip_window(history, config.maxlen, c.window);
+        forward(c.window, c, nullptr);
+        for (std::size_t t = 0; t < towers.size(); ++t)
+            for (std::size_t b = 0; b < towers[t].blocks.size(); ++b) {
+                const auto& mha = towers[t].blocks[b].attn;
+                const auto& w = c.towers[t].blocks[b].attn.weights;
+                for (std::size_t h = 0; h < w.size(); ++h)
+                    f(Index(t), Index(b), Index(h), w[h].probs,
+                      mha.refine.enabled() ? &w[h].refined : nullptr);
+            }
+    }
+
     /// Batched scoring (eval/evaluator.hpp, serve/): a user's query row is Ĥ of the last slot;
     /// the scores of a block of queries are Q E^T (1.3), one GEMM per block.
     Index query_dim() const { return config.dim; }

@@ -202,6 +202,21 @@ public:
         embedding.backward(c.dmu1, c.dsigma1, ids, c.emb, grad.embedding);
     }
 
+    /// Attention weights over the window of `history` (inference, no dropout), as
+    /// SASRec::attention_maps: f(0, layer, head, A, R or nullptr).
+    template <typename F>
+    void attention_maps(const std::vector<ItemId>& history, Cache& c, F&& f) const {
+        SEQREC_CHECK(!history.empty(), ShapeError, "attention_maps needs a non-empty history");
+        clip_window(history, config.maxlen, c.window);
+        forward(c.window, c, nullptr);
+        for (std::size_t b = 0; b < blocks.size(); ++b) {
+            const auto& w = c.blocks[b].attn.weights;
+            for (std::size_t h = 0; h < w.size(); ++h)
+                f(Index(0), Index(b), Index(h), w[h].probs,
+                  blocks[b].attn.refine.enabled() ? &w[h].refined : nullptr);
+        }
+    }
+
     /// Batched scoring (eval/evaluator.hpp, serve/) of -W(t, i) (3.15) in the expanded form
     /// W = |mu|^2 + sum sigma + |m_i|^2 + sum c_i - 2 [mu, sqrt(sigma)] . [m_i, sqrt(c_i)]:
     /// a user's query row is [mu, sqrt(sigma), |mu|^2 + sum sigma] of the last slot, and a block

@@ -18,6 +18,13 @@
 
 namespace seqrec {
 
+/// One attention matrix of a model over a window (Model::attention): L x L, row t = the
+/// weights position t gives to positions 0..t; `refined` = AWRSR's R (empty when none).
+struct AttentionMap {
+    Index tower = 0, layer = 0, head = 0;
+    Matrix<double> weights, refined;
+};
+
 class Model {
 public:
     virtual ~Model() = default;
@@ -46,6 +53,9 @@ public:
     /// `items` mapping external ids; `ws` must come from this model's make_serve_workspace.
     virtual void answer(const IdMap& items, const RecommendRequest* requests, std::size_t count,
                         RecommendResponse* out, ServeWorkspace& ws) const = 0;
+    /// Attention matrices over the window of `history` (internal ids), every tower, layer and
+    /// head; ConfigError for a kind without attention maps.
+    virtual std::vector<AttentionMap> attention(const std::vector<ItemId>& history) const = 0;
     /// Writes a model directory (see io/checkpoint.hpp); `meta` is kept as given; `train` (the
     /// training options as JSON, io/config.hpp) makes its config.json a runnable `--config`.
     virtual void save(const std::string& dir, const IdMap& items,

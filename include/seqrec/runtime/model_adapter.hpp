@@ -13,6 +13,15 @@
 
 namespace seqrec {
 
+namespace detail {
+/// Accepts any call: detects whether a model has attention_maps (a lambda cannot appear in
+/// decltype before C++20).
+struct AnyVisitor {
+    template <typename... A>
+    void operator()(A&&...) const {}
+};
+}  // namespace detail
+
 template <typename M>
 class ModelAdapter final : public Model {
 public:
@@ -54,6 +63,9 @@ public:
                      "answer: the workspace was made by another kind of model");
         Recommender<M>(model_, items).answer(requests, count, out, *own);
     }
+    std::vector<AttentionMap> attention(const std::vector<ItemId>& history) const override {
+        return attention_of(model_, history, 0);
+    }
     void save(const std::string& dir, const IdMap& items, const nlohmann::json& meta,
               const nlohmann::json& train) const override {
         save_checkpoint(dir, model_, items, meta, train);
@@ -63,6 +75,29 @@ public:
     const M& get() const { return model_; }
 
 private:
+    template <typename X>
+    static auto attention_of(const X& m, const std::vector<ItemId>& history, int)
+        -> decltype(m.attention_maps(history, std::declval<typename X::Cache&>(),
+                                     detail::AnyVisitor{}),
+                    std::vector<AttentionMap>()) {
+        typename X::Cache c;
+        std::vector<AttentionMap> out;
+        m.attention_maps(history, c, [&](Index t, Index l, Index h, const auto& a, const auto* r) {
+            AttentionMap map;
+            map.tower = t;
+            map.layer = l;
+            map.head = h;
+            map.weights = a.template cast<double>();
+            if (r) map.refined = r->template cast<double>();
+            out.push_back(std::move(map));
+        });
+        return out;
+    }
+    template <typename X>
+    static std::vector<AttentionMap> attention_of(const X&, const std::vector<ItemId>&, long) {
+        throw ConfigError(std::string("model kind '") + X::kind() + "' has no attention maps");
+    }
+
     M model_;
 };
 
