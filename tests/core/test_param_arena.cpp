@@ -62,7 +62,7 @@ TEST_CASE("a model's parameters are one arena, with roles declared by the layers
     CHECK(role_of("long.block0.attn.refine.W_v") == ParamRole::refinement);
 }
 
-TEST_CASE("copies own a new arena; assignment copies values in place; moves keep the views") {
+TEST_CASE("copies own a new arena, assignment copies values in place, moves keep the views") {
     SASRec<float> a(small());
     Rng rng(3);
     a.init(rng);

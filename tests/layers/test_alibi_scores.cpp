@@ -33,7 +33,7 @@ TEST_CASE("ALiBi attention: backward matches central differences, slopes include
     }
 }
 
-TEST_CASE("ALiBi block with a refinement: gradient check; last slot equals the full forward") {
+TEST_CASE("ALiBi block with a refinement: gradient check, last slot equals the full forward") {
     BlockConfig bc = block_config(4, 2, 0.0, Activation::gelu);
     bc.attention = kAlibi;
     for (Refinement m : {Refinement::none, Refinement::additive}) {

@@ -59,7 +59,7 @@ TEST_CASE("refinement layer: dA and every matrix match central differences") {
     }
 }
 
-TEST_CASE("refinement invariants: M_add - M_simp = A; stochastic distances symmetric") {
+TEST_CASE("refinement invariants: M_add - M_simp = A, stochastic distances symmetric") {
     std::mt19937_64 rng(52);
     AttentionRefinement<double> simp(Refinement::simple, 6), add(Refinement::additive, 6);
     fill_uniform(simp.W1, rng);

@@ -19,7 +19,7 @@ TEST_CASE("TransformerBlock: backward matches central differences") {
     }
 }
 
-TEST_CASE("L-query block: backward matches central differences; last row matches") {
+TEST_CASE("L-query block: backward matches central differences, last row matches") {
     for (Index Lq : {2, 3}) {
         for (double p : {0.0, 0.3}) {
             CAPTURE(Lq);

@@ -9,7 +9,7 @@
 using namespace seqrec;
 using namespace seqrec::test;
 
-TEST_CASE("teacher rows sum to 1; a single successor gets e^(1/tau) / (e^(1/tau) + N - 1)") {
+TEST_CASE("teacher rows sum to 1, a single successor gets e^(1/tau) / (e^(1/tau) + N - 1)") {
     const std::vector<std::vector<ItemId>> train = {{1, 2, 3, 1, 2}, {5, 4}};
     const Index N = 6;
     const double tau = 0.2;

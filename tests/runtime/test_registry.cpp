@@ -138,7 +138,7 @@ TEST_CASE("users register their own kind") {
     CHECK(error_of([] { make_model("nope", {}); }).find("my-sasrec") != std::string::npos);
 }
 
-TEST_CASE("attention maps: every tower, layer and head; causal rows summing to 1; AWRSR's R") {
+TEST_CASE("attention maps: every tower, layer and head, causal rows summing to 1, AWRSR's R") {
     const std::vector<ItemId> history = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};  // longer than maxlen 8
     struct Case {
         const char* kind;

@@ -19,7 +19,7 @@ std::string error_of(const std::string& body, RequestLimits limits = {}) {
 }
 }  // namespace
 
-TEST_CASE("a full request parses into its fields; only history is required") {
+TEST_CASE("a full request parses into its fields, only history is required") {
     const auto r = request_from_json(
         Json::parse(R"({"history": [3, 9007199254740993, 2], "k": 7, "exclude": [4],
                         "candidates": [5, 6], "exclude_history": false, "max_history": 2})"),

@@ -193,7 +193,7 @@ TEST_CASE("malformed requests get a 4xx JSON error and the server keeps serving"
     CHECK(ok->status == 200);
 }
 
-TEST_CASE("a reload under load loses no request; a failed reload keeps the old model") {
+TEST_CASE("a reload under load loses no request, a failed reload keeps the old model") {
     TempDir dir("http_reload");
     save_model(dir.path, 3);
     server::ServerOptions o;

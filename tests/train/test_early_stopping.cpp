@@ -27,7 +27,7 @@ TEST_CASE("early stopping keeps the first best epoch and stops after patience ep
     CHECK(s.best_score() == 0.20);
 }
 
-TEST_CASE("patience 0 never stops; unknown metrics are rejected by name") {
+TEST_CASE("patience 0 never stops, unknown metrics are rejected by name") {
     EarlyStopping s("MRR", 0);
     for (Index e = 1; e < 50; ++e) s.update(e, with(0.5));
     CHECK_FALSE(s.should_stop());
