@@ -472,6 +472,14 @@ int cmd_recommend(const Options& o) {
     return 0;
 }
 
+/// `text` to standard output, or to `path` (written atomically) when one is given.
+void write_output(const std::string& path, const std::string& text) {
+    if (path.empty())
+        std::cout << text << std::flush;
+    else
+        write_file_atomically(path, [&](std::ostream& f) { f << text; });
+}
+
 int cmd_plot(const Options& o, const std::vector<std::string>& logs) {
     const std::string metric = o.str("metric", "NDCG@10");
     const std::string title = o.str("title", "");
@@ -520,11 +528,7 @@ int cmd_plot(const Options& o, const std::vector<std::string>& logs) {
     }
     std::vector<ChartPanel> panels = {loss, valid};
     if (grad) panels.push_back(norm);
-    const std::string svg = svg_line_chart(panels);
-    if (out.empty())
-        std::cout << svg << std::flush;
-    else
-        write_file_atomically(out, [&](std::ostream& f) { f << svg; });
+    write_output(out, svg_line_chart(panels));
     return 0;
 }
 
@@ -574,11 +578,7 @@ int cmd_attention(const Options& o) {
             h.col_labels = labels;
             panels.push_back(std::move(h));
         }
-    const std::string svg = svg_heat_maps(panels, 2);  // AWRSR: A and R side by side
-    if (out.empty())
-        std::cout << svg << std::flush;
-    else
-        write_file_atomically(out, [&](std::ostream& f) { f << svg; });
+    write_output(out, svg_heat_maps(panels, 2));  // AWRSR: A and R side by side
     return 0;
 }
 

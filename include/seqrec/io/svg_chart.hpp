@@ -61,6 +61,14 @@ inline std::string number(double v, int digits = 6) {
     std::snprintf(buf, sizeof buf, "%.*g", digits, v);
     return buf;
 }
+/// The XML declaration, the <svg> element of W x H and a white background.
+inline void svg_header(std::ostream& o, double W, double H, int font_size) {
+    o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+      << "\" viewBox=\"0 0 " << W << " " << H << "\" font-family=\"sans-serif\" font-size=\""
+      << font_size << "\">\n"
+      << "<rect width=\"" << W << "\" height=\"" << H << "\" fill=\"white\"/>\n";
+}
 /// Tick values covering [lo, hi] at a step of 1, 2 or 5 x 10^k, about `want` of them.
 inline std::vector<double> nice_ticks(double lo, double hi, int want = 5) {
     if (!(hi > lo)) hi = lo + 1;
@@ -90,10 +98,7 @@ inline std::string svg_line_chart(const std::vector<ChartPanel>& panels) {
     const double legend_h = 18.0 * double(legend_rows) + 10;
     const double W = pw * double(panels.size()), H = ph + legend_h;
     std::ostringstream o;
-    o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-      << "\" viewBox=\"0 0 " << W << " " << H << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      << "<rect width=\"" << W << "\" height=\"" << H << "\" fill=\"white\"/>\n";
+    detail::svg_header(o, W, H, 12);
     for (std::size_t pi = 0; pi < panels.size(); ++pi) {
         const ChartPanel& p = panels[pi];
         const double x0 = pw * double(pi) + left, x1 = pw * double(pi + 1) - right;
@@ -190,10 +195,7 @@ inline std::string svg_heat_maps(const std::vector<HeatMap>& maps, int per_row =
     const int rows = int((maps.size() + std::size_t(per_row) - 1) / std::size_t(per_row));
     const double W = pw * cols, H = ph * rows;
     std::ostringstream o;
-    o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-      << "\" viewBox=\"0 0 " << W << " " << H << "\" font-family=\"sans-serif\" font-size=\"10\">\n"
-      << "<rect width=\"" << W << "\" height=\"" << H << "\" fill=\"white\"/>\n";
+    detail::svg_header(o, W, H, 10);
     for (std::size_t k = 0; k < maps.size(); ++k) {
         const HeatMap& m = maps[k];
         const double ox = pw * double(k % std::size_t(per_row)) + label_w,
