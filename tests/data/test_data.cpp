@@ -81,7 +81,99 @@ TEST_CASE("csv format sorts each user by timestamp, stable on ties, header allow
     // user 1: (60,10) (70,10) (50,30) -> ids 60=2, 70=3, 50=1
     CHECK(ds.sequences[0] == std::vector<ItemId>{2, 3, 1});
     TempFile t("events.tsv", "1\t5\t2.5\n1\t6\t1.5\n");
+    CHECK(read_dataset(t.path, DataFormat::tsv).sequences[0] == std::vector<ItemId>{2, 1});
     CHECK(read_dataset(t.path, DataFormat::csv).sequences[0] == std::vector<ItemId>{2, 1});
+}
+
+TEST_CASE("timestamped tables: columns by header name, MovieLens and RecBole layouts") {
+    // Columns in another order, an extra column, quoted names, a BOM, CRLF.
+    TempFile c("named.csv",
+               "\xEF\xBB\xBF\"ts\",rating,\"ItemId\",user\r\n20,5,7,1\r\n10,3,8,1\r\n15,1,7,2\r\n");
+    Dataset ds = read_dataset(c.path, DataFormat::csv);
+    CHECK(ds.sequences == std::vector<std::vector<ItemId>>{{2, 1}, {1}});  // 8 then 7; 7
+    CHECK(ds.items.external(1) == 7);
+    CHECK(ds.users.external(2) == 2);
+    ReadOptions by_name;  // user and item swapped on purpose: names choose, not positions
+    by_name.user_column = "itemid";
+    by_name.item_column = "USER";
+    ds = read_dataset(c.path, DataFormat::csv, by_name);
+    CHECK(ds.num_users() == 2);  // users 7 and 8; user 7 rated "1" at 20 and "2" at 15
+    CHECK(ds.sequences == std::vector<std::vector<ItemId>>{{2, 1}, {1}});
+
+    TempFile ml("ratings.dat",
+                "1::1193::5::978300760\n1::661::3::978302109\n1::914::3::978301968\n"
+                "2::1357::5::978298709\n1::3408::4::978300760\n");
+    ds = read_dataset(ml.path, data_format_for_path(ml.path));
+    // user 1 by time: 1193 (..760), 3408 (..760, later in the file), 914 (..968), 661 (..109)
+    std::vector<std::int64_t> got;
+    for (ItemId i : ds.sequences[0]) got.push_back(ds.items.external(i));
+    CHECK(got == std::vector<std::int64_t>{1193, 3408, 914, 661});
+
+    TempFile rb("x.inter",
+                "user_id:token\titem_id:token\trating:float\ttimestamp:float\n3\t9\t1\t2.5\n"
+                "3\t4\t1\t1.0\n");
+    ds = read_dataset(rb.path, data_format_for_path(rb.path));
+    CHECK(ds.items.external(ds.sequences[0][0]) == 4);
+    CHECK(data_format_for_path("a.tsv") == DataFormat::tsv);
+    CHECK(data_format_for_path("a.txt") == DataFormat::lines);
+}
+
+TEST_CASE("timestamped tables: errors name the file, line and what is missing") {
+    auto read_error = [](const std::string& name, const std::string& content, DataFormat f,
+                         const ReadOptions& o = {}) -> std::string {
+        TempFile file(name, content);
+        try {
+            read_dataset(file.path, f, o);
+        } catch (const Error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    CHECK(read_error("h.csv", "uid,item,timestamp\n1,2,3\n", DataFormat::csv)
+              .find("h.csv:1: no user column (looked for user_id, user, userid; the header has "
+                    "uid, item, timestamp); name it with --user-column") != std::string::npos);
+    ReadOptions o;
+    o.user_column = "uid";
+    CHECK(read_error("h2.csv", "uid,item,timestamp\n1,2,3\n4,5\n", DataFormat::csv, o)
+              .find("h2.csv:3: expected 3 fields (as many as the header), got 2") !=
+          std::string::npos);
+    CHECK(read_error("n.csv", "1,2,3\n", DataFormat::csv, o)
+              .find("n.csv:1: columns are chosen by name, but the file has no header row") !=
+          std::string::npos);
+    CHECK(read_error("m.dat", "1::2::5\n", DataFormat::movielens)
+              .find("m.dat:1: expected 4 fields (user::item::rating::timestamp), got 3") !=
+          std::string::npos);
+    CHECK(read_error("t.tsv", "1\t2\tinf\n", DataFormat::tsv)
+              .find("t.tsv:1: timestamp 'inf' is not a number") != std::string::npos);
+    CHECK(read_error("k.txt", "1 2 3\n2 4 5\n", DataFormat::lines,
+                     [] {
+                         ReadOptions k;
+                         k.k_core = 2;
+                         return k;
+                     }())
+              .find("k.txt: no user or item is left after the 2-core filter") != std::string::npos);
+}
+
+TEST_CASE("consecutive repeats and the k-core filter") {
+    Dataset ds;
+    for (int i = 1; i <= 5; ++i) ds.items.add(100 + i);
+    for (int u = 1; u <= 4; ++u) ds.users.add(10 * u);
+    ds.sequences = {{1, 1, 2, 1, 1}, {2, 3, 3}, {1, 2, 4}, {5}};
+    CHECK(drop_consecutive_repeats(ds) == 3);
+    CHECK(ds.sequences[0] == std::vector<ItemId>{1, 2, 1});
+    CHECK(ds.sequences[1] == std::vector<ItemId>{2, 3});
+
+    // 2-core: items 3, 4 and 5 (one interaction each) go; user 20 is left with {2} and user 40
+    // with nothing, so both go; that takes one of item 2's three interactions, and a second
+    // round finds every survivor with >= 2.
+    k_core(ds, 2);
+    CHECK(ds.num_users() == 2);
+    CHECK(ds.users.external(1) == 10);
+    CHECK(ds.users.external(2) == 30);
+    CHECK(ds.num_items() == 2);
+    CHECK(ds.items.external(1) == 101);
+    CHECK(ds.items.external(2) == 102);
+    CHECK(ds.sequences == std::vector<std::vector<ItemId>>{{1, 2, 1}, {1, 2}});
 }
 
 TEST_CASE("malformed files give file:line: problem") {

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace seqrec {
 
@@ -31,6 +32,28 @@ struct RequestError : Error {
 struct ShapeError : Error {
     using Error::Error;
 };
+
+namespace detail {
+/// A short, printable excerpt of input for an error message: bytes outside printable ASCII as
+/// \xNN, cut after `max` characters (a binary file must not fill a terminal with raw bytes).
+inline std::string printable(std::string_view s, std::size_t max = 40) {
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (out.size() >= max) return out + "...";
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            out += char(c);
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+}  // namespace detail
 
 }  // namespace seqrec
 
