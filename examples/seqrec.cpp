@@ -21,14 +21,17 @@ using namespace seqrec;
 using Json = nlohmann::ordered_json;
 
 const char* kUsage = R"(usage:
-  seqrec train [--recipe NAME] [--data FILE] [--format lines|pairs|csv] [--merge-duplicate-users]
-               [--config RUN.json]
+  seqrec train [--recipe NAME] [--data FILE] [reading options below] [--config RUN.json]
                [--epochs N] [--maxlen N] [--dim N] [--blocks N] [--heads N] [--dropout X]
                [--loss bce|ce|bpr] [--lr X] [--batch N] [--threads N] [--seed N]
                [--save MODEL_DIR] [--eval full|sampled] [--patience N] [--metric NAME]
                [--eval-every N] [--beta2 X] [--l2-emb X] [--weight-decay X] [--reg X]
                [--activation relu|gelu|elu] [--max-eval-users N] [--quiet]
                [--log FILE.jsonl]  (one JSON line per epoch: loss, grad_norm, seconds, metrics)
+               [--checkpoint-every N]  (with --save: a resumable checkpoint every N epochs,
+                                        default 1; 0 = only at the end)
+  seqrec train --resume MODEL_DIR [--data FILE ...] [--epochs N] [--save DIR]
+               (continues a saved run to exactly the model an uninterrupted run gives)
                MQSA:  [--L 3] [--alpha 0.5]        RPESA: [--max-rel N] [--no-abs-pos 1]
                attention scores: [--attention dot|relative|alibi]  (relative = RPESA)
                distillation: [--distill none|ted|cad] [--tau 0.1] [--lambda-kd 0.1]
@@ -38,7 +41,7 @@ const char* kUsage = R"(usage:
                STOSA: [--pvn 0.005] [--attn-dropout X] [--mean-passthrough 0|1]
       recipes (--recipe, or --model as a synonym): %s
       without --data: trains on the built-in synthetic dataset
-  seqrec eval --load MODEL_DIR --data FILE [--format F] [--eval full|sampled] [--threads N]
+  seqrec eval --load MODEL_DIR --data FILE [reading options] [--eval full|sampled] [--threads N]
   seqrec recommend --load MODEL_DIR (--history "i1 i2 ..." | --requests FILE) [--k N]
                [--keep-history] [--exclude "i1 ..."] [--candidates "i1 ..."]
                [--max-history N] [--threads N]
@@ -50,6 +53,15 @@ const char* kUsage = R"(usage:
   seqrec plot RUN.jsonl [RUN2.jsonl ...] [--metric NDCG@10] [--labels "a,b"] [--title T]
                [--with-grad-norm] [--out FILE.svg]
                (training loss and a validation metric per epoch from `train --log` files, as SVG)
+  seqrec convert --data FILE [reading options] --out FILE.txt
+               (writes the data as it is read, one `user item item ...` line per user)
+  reading options:
+      --format lines|pairs|csv|tsv|movielens|recbole   (default from the file name: .csv, .tsv,
+               .inter = recbole, .dat = movielens (user::item::rating::timestamp), else lines)
+      --merge-duplicate-users    (lines: append a repeated user's line instead of an error)
+      --user-column NAME --item-column NAME --time-column NAME   (csv/tsv/recbole header names)
+      --drop-consecutive-repeats (drop an item equal to the user's previous one, after sorting)
+      --k-core K                 (keep users and items with >= K interactions, until stable)
 )";
 
 /// Usage errors exit with status 2.
@@ -66,7 +78,7 @@ public:
             if (a.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + a + "'");
             a = a.substr(2);
             if (a == "quiet" || a == "keep-history" || a == "merge-duplicate-users" ||
-                a == "with-grad-norm") {
+                a == "with-grad-norm" || a == "drop-consecutive-repeats") {
                 flags_[a] = "true";
                 continue;
             }
@@ -120,16 +132,18 @@ private:
 };
 
 DataFormat format_for(const Options& o, const std::string& path) {
-    std::string def = "lines";
-    if (path.size() > 4 &&
-        (path.substr(path.size() - 4) == ".csv" || path.substr(path.size() - 4) == ".tsv"))
-        def = "csv";
-    return parse_data_format(o.str("format", def));
+    if (!o.has("format")) return data_format_for_path(path);
+    return parse_data_format(o.str("format", ""));
 }
 
 ReadOptions read_options(const Options& o) {
     ReadOptions r;
     r.merge_duplicate_users = o.str("merge-duplicate-users", "false") == "true";
+    r.user_column = o.str("user-column", "");
+    r.item_column = o.str("item-column", "");
+    r.time_column = o.str("time-column", "");
+    r.drop_consecutive_repeats = o.str("drop-consecutive-repeats", "false") == "true";
+    r.k_core = o.integer("k-core", 0, 0, 1L << 30);
     return r;
 }
 
@@ -210,7 +224,23 @@ void apply_flags(const Options& o, std::initializer_list<const char*> flags,
 /// recipe < --config file < flags. Returns the run and the recipe's name.
 RunConfig run_config(const Options& o, Index num_items, std::string& recipe_name) {
     nlohmann::json file;
-    const std::string path = o.str("config", "");
+    const std::string resume = o.str("resume", "");
+    if (!resume.empty()) {  // the saved run's own settings; only --epochs may extend it
+        for (const char* f :
+             {"config",         "recipe",       "model",        "maxlen",     "dim",
+              "blocks",         "heads",        "dropout",      "activation", "L",
+              "alpha",          "attention",    "max-rel",      "no-abs-pos", "refine",
+              "refine-init",    "refine-scale", "attn-dropout", "pvn",        "mean-passthrough",
+              "batch",          "seed",         "patience",     "eval-every", "lr",
+              "beta2",          "l2-emb",       "weight-decay", "reg",        "tau",
+              "lambda-kd",      "lambda-cad",   "loss",         "metric",     "eval",
+              "max-eval-users", "graph",        "graph-window", "distill"})
+            if (o.has(f))
+                throw UsageError(std::string("--resume continues the saved run with its own "
+                                             "settings: --") +
+                                 f + " cannot be given (only --epochs, to extend it)");
+    }
+    const std::string path = resume.empty() ? o.str("config", "") : resume + "/config.json";
     if (!path.empty()) file = read_json_file(path);
     if (!path.empty() && !file.is_object())
         throw ConfigError(path + ": expected a JSON object {\"model\", \"config\", \"train\"}");
@@ -247,6 +277,14 @@ RunConfig run_config(const Options& o, Index num_items, std::string& recipe_name
                 m.update(rc.model);
                 return m;
             }();
+        // The file's values must hold on their own, even where a flag below replaces them.
+        nlohmann::json probe = rc.model;
+        probe["num_items"] = num_items;
+        const std::string variant = make_model(rc.kind, probe, path + ": /config")->variant();
+        const auto cfg = file.find("config");
+        if (cfg != file.end() && cfg->contains("variant") && (*cfg)["variant"] != variant)
+            throw ConfigError(path + ": /config/variant is " + (*cfg)["variant"].dump() +
+                              " but the other fields describe \"" + variant + "\"");
     }
     apply_flags(o,
                 {"maxlen", "dim", "blocks", "heads", "dropout", "activation", "L", "alpha",
@@ -280,6 +318,20 @@ RunConfig run_config(const Options& o, Index num_items, std::string& recipe_name
     if ((o.has("L") || o.has("alpha")) && !rc.model.value("multi_query", false))
         throw UsageError("--L and --alpha are for MQSA (recipes mqsa, mqsa-ted)");
     return rc;
+}
+
+/// FNV-1a over the users, the items and every sequence, in external ids: `train --resume`
+/// refuses data other than the run's.
+std::string data_fingerprint(const Dataset& ds) {
+    std::string bytes;
+    auto put = [&](std::int64_t v) { bytes.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    for (Index u = 0; u < ds.num_users(); ++u) {
+        put(ds.users.size() > u ? ds.users.external(std::int32_t(u + 1)) : u);
+        put(-1);
+        for (const ItemId i : ds.sequences[std::size_t(u)]) put(ds.items.external(i));
+    }
+    for (const auto e : ds.items.externals()) put(e);
+    return std::to_string(detail::fnv1a(bytes));
 }
 
 /// "sasrec", "mqsa-ted", "rpesa-cad", "stosa+awr-value (mean passthrough)", ...
@@ -322,21 +374,38 @@ int cmd_train(const Options& o) {
     }
     const Split split = leave_one_out(ds);
     require_evaluable(split, o.str("data", "the synthetic dataset"));
+    const std::string resume = o.str("resume", "");
     std::string recipe_name;
     const RunConfig rc = run_config(o, ds.num_items(), recipe_name);
     const bool verbose = o.str("quiet", "false") != "true";
-    const std::string save = o.str("save", "");
+    const std::string save = o.str("save", resume);
     const std::string log_path = o.str("log", "");
+    const long every = o.integer("checkpoint-every", 1, 0, 1L << 30);
     o.check_all_used();
     const TrainOptions& t = rc.train;
-    std::unique_ptr<EpochLogWriter> log;
-    if (!log_path.empty())
-        log = std::make_unique<EpochLogWriter>(log_path);  // fails before training
-    if (!save.empty()) check_writable_directory(save);     // so does a bad --save
+    const std::string data_id = data_fingerprint(ds);
 
-    auto model = make_model(rc.kind, rc.model, "model config");
+    std::unique_ptr<Model> model;
+    TrainState<float> state;
+    if (!resume.empty()) {
+        const nlohmann::json saved = read_checkpoint_config(resume);
+        const nlohmann::json meta = saved.value("meta", nlohmann::json::object());
+        if (!meta.is_object() || meta.value("data_fingerprint", "") != data_id)
+            throw DataError(resume + ": was trained on other data (dataset '" +
+                            (meta.is_object() ? meta.value("dataset", "?") : "?") +
+                            "'): give the same --data and reading options to resume");
+        recipe_name = meta.value("recipe", "");
+        state = read_train_state<float>(resume);
+        model = load_model(resume);
+    } else {
+        model = make_model(rc.kind, rc.model, "model config");
+        model->init(t.seed);
+    }
     model->check_training(t);
-    model->init(t.seed);
+    std::unique_ptr<EpochLogWriter> log;
+    if (!log_path.empty())  // fails before training
+        log = std::make_unique<EpochLogWriter>(log_path, !resume.empty());
+    if (!save.empty()) check_writable_directory(save);  // so does a bad --save
     const std::string label = model_label(*model, t);
     if (verbose)
         std::fprintf(stderr,
@@ -346,13 +415,32 @@ int cmd_train(const Options& o) {
                      long(ds.num_interactions()), label.c_str(),
                      recipe_name.empty() ? "none" : recipe_name.c_str(), long(model->maxlen()),
                      long(model->num_parameters()), to_string(t.loss), max_threads());
+    if (verbose && state.epoch > 0)
+        std::fprintf(stderr, "seqrec: resuming %s after epoch %ld (best epoch %ld)\n",
+                     resume.c_str(), long(state.epoch), long(state.stopping.best_epoch));
+    auto meta_of = [&](Index epochs, Index best_epoch) {
+        nlohmann::json meta;
+        meta["dataset"] = ds.name;
+        meta["data_fingerprint"] = data_id;
+        meta["model"] = label;
+        meta["recipe"] = recipe_name;
+        meta["epochs"] = epochs;
+        meta["best_epoch"] = best_epoch;
+        return meta;
+    };
     TrainHooks hooks = verbose ? progress_printer(t) : TrainHooks{};
-    if (log)
-        hooks.on_epoch = [print = hooks.on_epoch, &log](const EpochLog& e) {
-            if (print) print(e);
-            log->write(e);
-        };
-    const TrainResult r = model->fit(split, t, hooks);
+    hooks.on_epoch = [print = hooks.on_epoch, &log, &save, every, &model, &ds, &t, &state,
+                      &meta_of](const EpochLog& e) {
+        if (print) print(e);
+        if (log) log->write(e);
+        // A checkpoint to resume from; its weights are the best so far.
+        if (!save.empty() && every > 0 && (e.epoch % every == 0 || e.stopping)) {
+            nlohmann::json meta = meta_of(e.epoch, state.stopping.best_epoch);
+            meta["running"] = true;
+            model->save(save, ds.items, meta, to_json(t), &state);
+        }
+    };
+    const TrainResult r = model->fit(split, t, hooks, &state);
     const Metrics test = model->evaluate(split, true, t.eval);
 
     Json out;
@@ -366,15 +454,10 @@ int cmd_train(const Options& o) {
     out["valid"] = r.best_valid.to_json();
     out["test"] = test.to_json();
     if (!save.empty()) {
-        nlohmann::json meta;
-        meta["dataset"] = ds.name;
-        meta["model"] = label;
-        meta["recipe"] = recipe_name;
-        meta["epochs"] = r.epochs_run;
-        meta["best_epoch"] = r.best_epoch;
+        nlohmann::json meta = meta_of(r.epochs_run, r.best_epoch);
         meta["test"] = nlohmann::json::parse(test.to_json().dump());
         try {
-            model->save(save, ds.items, meta, to_json(t));
+            model->save(save, ds.items, meta, to_json(t), state.epoch > 0 ? &state : nullptr);
             out["saved"] = save;
         } catch (const Error& e) {  // the results still count: print them, then fail
             out["saved"] = nullptr;
@@ -582,6 +665,29 @@ int cmd_attention(const Options& o) {
     return 0;
 }
 
+/// Reads an interaction log in any format (with the read options) and writes it in the lines
+/// format, external ids kept: the preprocessing done once, its result a file to inspect.
+int cmd_convert(const Options& o) {
+    const std::string path = o.str("data", "");
+    const std::string out = o.str("out", "");
+    if (path.empty()) throw UsageError("convert needs --data FILE");
+    if (out.empty()) throw UsageError("convert needs --out FILE");
+    const DataFormat fmt = format_for(o, path);
+    const ReadOptions r = read_options(o);
+    o.check_all_used();
+    const Dataset ds = read_dataset(path, fmt, r);
+    write_file_atomically(out, [&](std::ostream& f) {
+        for (Index u = 0; u < ds.num_users(); ++u) {
+            f << ds.users.external(std::int32_t(u + 1));
+            for (const ItemId i : ds.sequences[std::size_t(u)]) f << ' ' << ds.items.external(i);
+            f << '\n';
+        }
+    });
+    std::fprintf(stderr, "seqrec: wrote %s: %ld users, %ld items, %ld interactions\n", out.c_str(),
+                 long(ds.num_users()), long(ds.num_items()), long(ds.num_interactions()));
+    return 0;
+}
+
 int cmd_info(const Options& o) {
     const std::string dir = o.str("load", "");
     if (dir.empty()) throw UsageError("info needs --load MODEL_DIR");
@@ -620,9 +726,10 @@ int main(int argc, char** argv) {
         if (cmd == "eval") return cmd_eval(opts);
         if (cmd == "recommend") return cmd_recommend(opts);
         if (cmd == "info") return cmd_info(opts);
+        if (cmd == "convert") return cmd_convert(opts);
         if (cmd == "attention") return cmd_attention(opts);
         throw UsageError("unknown command '" + cmd +
-                         "' (train, eval, recommend, info, plot, attention)");
+                         "' (train, eval, recommend, info, plot, attention, convert)");
     } catch (const UsageError& e) {  // exit codes: usage and config 2, data / IO / model 1
         std::fprintf(stderr, "seqrec: %s\n(run 'seqrec --help' for usage)\n", e.what());
         return 2;

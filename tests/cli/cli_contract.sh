@@ -60,6 +60,10 @@ printf '1 10 11\n2 x 12\n' > "$tmp/nonnum2.txt"
 expect_status "heads not dividing dim" 2 "$bin" train --heads 3 --epochs 1
 expect_status "unknown config key" 2 "$bin" train --config "$tmp/badkey.json"
 expect_status "malformed JSON config" 2 "$bin" train --config "$tmp/broken2.json"
+printf '{"config": {"dim": -5}}' > "$tmp/baddim.json"
+expect_error "a config value is checked even when a flag replaces it" "baddim.json: /config: dim must be >= 1, got -5" "$bin" train --config "$tmp/baddim.json" --dim 8 --epochs 1
+printf '{"config": {"variant": "mqsa"}}' > "$tmp/badvariant.json"
+expect_error "config variant against its fields" 'badvariant.json: /config/variant is "mqsa" but the other fields describe "sasrec"' "$bin" train --config "$tmp/badvariant.json" --epochs 1
 expect_status "malformed data" 1 "$bin" train --data "$tmp/nonnum2.txt" --epochs 1
 expect_status "missing model" 1 "$bin" eval --load "$tmp/nomodel" --data "$tmp/good.txt"
 printf '1 10 \x01\xff\x02\n' > "$tmp/binary.txt"
@@ -107,6 +111,33 @@ expect_error "truncated weights" "$w: checksum does not match" "$bin" eval --loa
 expect_error "unwritable --save fails before training" "good.txt/model: cannot create directory" \
   "$bin" train --data "$tmp/good.txt" --epochs 100000 --save "$tmp/good.txt/model"
 expect_error "bad history" "--history: item id 'abc' is not an integer" "$bin" recommend --load "$tmp/model" --history "10 abc"
+
+# Resume: 2 epochs, then --resume to 4, gives the weights of 4 epochs in one go (bitwise: the
+# weights file's checksum).
+small=(--data "$tmp/good.txt" --maxlen 5 --dim 8 --patience 0 --quiet)
+"$bin" train "${small[@]}" --epochs 4 --save "$tmp/straight" >"$tmp/s.json" 2>"$tmp/err" \
+  && "$bin" train "${small[@]}" --epochs 2 --save "$tmp/part" >/dev/null 2>>"$tmp/err" \
+  && "$bin" train --resume "$tmp/part" --data "$tmp/good.txt" --epochs 4 --quiet >"$tmp/r.json" 2>>"$tmp/err" \
+  && [[ "$(grep -o '"fnv1a64": "[0-9]*"' "$tmp/straight/config.json" | head -1)" == \
+        "$(grep -o '"fnv1a64": "[0-9]*"' "$tmp/part/config.json" | head -1)" ]] \
+  && [[ "$(grep -o '"test":{[^}]*}' "$tmp/s.json")" == "$(grep -o '"test":{[^}]*}' "$tmp/r.json")" ]] \
+  && ok "stop after 2 epochs, --resume to 4: the straight run's weights" \
+  || { bad "resume differs from a straight run"; cat "$tmp/err" "$tmp/s.json" "$tmp/r.json"; }
+expect_error "resume with other settings" "cannot be given (only --epochs" "$bin" train --resume "$tmp/part" --data "$tmp/good.txt" --lr 0.1
+printf '1 10 11 12 13\n' > "$tmp/other.txt"
+expect_error "resume on other data" "was trained on other data" "$bin" train --resume "$tmp/part" --data "$tmp/other.txt"
+"$bin" train "${small[@]}" --epochs 0 --save "$tmp/untrained" >/dev/null 2>&1
+expect_error "resume without a state" "holds no training state" "$bin" train --resume "$tmp/untrained" --data "$tmp/good.txt"
+
+# Timestamped logs: MovieLens ratings.dat layout, sorted by time (file order on ties), k-core.
+printf '1::10::5::300\n1::11::3::100\n2::10::4::50\n1::12::4::100\n2::11::1::60\n3::13::2::1\n2::12::5::70\n' > "$tmp/ratings.dat"
+"$bin" convert --data "$tmp/ratings.dat" --k-core 2 --out "$tmp/ml.txt" 2>"$tmp/err" \
+  && [[ "$(cat "$tmp/ml.txt")" == $'1 11 12 10\n2 10 11 12' ]] \
+  && ok "convert ratings.dat with a 2-core" || { bad "convert"; cat "$tmp/err" "$tmp/ml.txt"; }
+printf 'rating,timestamp,item_id,user_id\n5,3,10,1\n4,1,11,1\n3,2,12,1\n1,1,10,2\n2,2,11,2\n3,3,12,2\n' > "$tmp/log.csv"
+"$bin" train --data "$tmp/log.csv" --epochs 1 --maxlen 5 --dim 8 --quiet >/dev/null 2>"$tmp/err" \
+  && ok "train on a csv log with named columns" || { bad "csv log"; cat "$tmp/err"; }
+expect_error "a missing column is named" "log.csv:1: no user column (looked for uid" "$bin" train --data "$tmp/log.csv" --user-column uid --epochs 1
 
 # A failed save must not leave a half-written model behind.
 mkdir -p "$tmp/ro"; touch "$tmp/ro/weights.bin.tmp"; chmod 0555 "$tmp/ro" 2>/dev/null

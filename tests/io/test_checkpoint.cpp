@@ -98,6 +98,54 @@ TEST_CASE("corrupt or mismatched checkpoints are refused with a clear message") 
     CHECK(what_of(dir.path + "/missing").find("cannot open") != std::string::npos);
 }
 
+TEST_CASE("a config.json that does not describe its model is named in our words") {
+    TempDir dir("ckpt_fields");
+    save_checkpoint(dir.path, trained_like_model(), item_map(20));
+    const std::string path = dir.path + "/config.json";
+    const auto good = nlohmann::json::parse(read_file(path));
+    auto edit = [&](auto change) {
+        auto j = good;
+        change(j);
+        std::ofstream(path) << j.dump();
+    };
+    auto stosa_what = [&] {
+        try {
+            load_checkpoint<Stosa<float>>(dir.path);
+        } catch (const IoError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    edit([](nlohmann::json& j) { j["model"] = "stosa"; });  // SASRec fields under a STOSA label
+    CHECK(stosa_what().find("config.json: /config of a 'stosa' model: unknown key \"abs_pos\"") !=
+          std::string::npos);
+    edit([](nlohmann::json& j) { j["config"].erase("dim"); });
+    CHECK(what_of(dir.path).find("config.json: /config: missing key \"dim\"") != std::string::npos);
+    edit([](nlohmann::json& j) { j["config"]["dim"] = "8"; });
+    CHECK(what_of(dir.path).find(
+              "/config of a 'sasrec' model/dim must be an integer, got a string") !=
+          std::string::npos);
+    edit([](nlohmann::json& j) { j["config"]["variant"] = "mqsa"; });
+    CHECK(what_of(dir.path).find("/config/variant is \"mqsa\" but the other fields describe "
+                                 "\"sasrec\"") != std::string::npos);
+    edit([](nlohmann::json& j) { j["item_ids"][3] = "x"; });
+    CHECK(what_of(dir.path).find("\"item_ids\" must hold positive integers, got \"x\"") !=
+          std::string::npos);
+    edit([](nlohmann::json& j) { j["item_ids"][3] = j["item_ids"][2]; });
+    CHECK(what_of(dir.path).find("\"item_ids\" lists item 1021 twice") != std::string::npos);
+    edit([](nlohmann::json& j) { j["item_ids"].erase(0); });
+    CHECK(what_of(dir.path).find("\"item_ids\" must list the 20 item ids") != std::string::npos);
+    edit([](nlohmann::json& j) { j["format_version"] = "1"; });
+    CHECK(what_of(dir.path).find("format_version \"1\" is not supported") != std::string::npos);
+    edit([](nlohmann::json& j) { j["model"] = 7; });
+    CHECK(what_of(dir.path).find("\"model\" must be a string") != std::string::npos);
+    edit([](nlohmann::json& j) { j["config"].erase("heads"); });  // not the JSON library's words
+    CHECK(what_of(dir.path).find("json.exception") == std::string::npos);
+    CHECK(what_of(dir.path).find("missing key \"heads\"") != std::string::npos);
+    edit([](nlohmann::json&) {});
+    CHECK(what_of(dir.path).empty());
+}
+
 TEST_CASE("a save stopped at any step leaves the old model or the new one, never a mix") {
     TempDir dir("ckpt_interrupted");
     auto old_model = trained_like_model();

@@ -62,6 +62,15 @@ public:
         }
         return true;
     }
+    /// All values, padding included, as one vector (what a training state saves).
+    const Vector<T>& values() const { return values_; }
+    /// Sets all values from a vector saved by values() of the same layout (no allocation).
+    void assign(const Vector<T>& v) {
+        SEQREC_CHECK(v.size() == values_.size(), ShapeError,
+                     "ParamArena: " + std::to_string(v.size()) + " values for an arena of " +
+                         std::to_string(values_.size()));
+        values_ = v;
+    }
     /// Copies values from an arena of the same layout (no allocation).
     void copy_values(const ParamArena& o) {
         SEQREC_CHECK(same_layout(o), ShapeError, "ParamArena: copy between different layouts");

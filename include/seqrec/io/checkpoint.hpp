@@ -1,11 +1,12 @@
 /// \file io/checkpoint.hpp
 /// Model directory: `config.json` (format, version, model kind, hyper-parameters, training
-/// options, item id map, the weights file's name and checksum) and `weights-<checksum>.bin`
-/// (named float tensors). A save replaces the directory as a unit: the new weights go to a file
-/// of their own (atomically), then config.json is switched to name them (atomically), and only
-/// then are the old weights removed. A reader (or a server reloading) therefore sees the old
-/// model or the new one, never a mix, whichever step a save fails or stops at; a torn or
-/// mismatched directory is still detected on load by the checksum.
+/// options, item id map, the weights file's name and checksum), `weights-<checksum>.bin`
+/// (named float tensors) and, for a run that can be resumed, `train-state-<checksum>.bin`. A save
+/// replaces the directory as a unit: the new weights go to a file of their own (atomically), then
+/// config.json is switched to name them (atomically), and only then are the old weights removed. A
+/// reader (or a server reloading) therefore sees the old model or the new one, never a mix,
+/// whichever step a save fails or stops at; a torn or mismatched directory is still detected on
+/// load by the checksum.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include "seqrec/core/param.hpp"
 #include "seqrec/data/id_map.hpp"
 #include "seqrec/io/atomic_file.hpp"
+#include "seqrec/io/json_fields.hpp"
 
 namespace seqrec {
 
@@ -39,6 +41,18 @@ inline std::uint64_t fnv1a(const std::string& bytes) {
 template <typename V>
 void put(std::string& out, V v) {
     out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+/// A file name inside the model directory, not a path out of it.
+inline bool plain_file_name(const std::string& file) {
+    return !file.empty() && file.find('/') == std::string::npos &&
+           file.find('\\') == std::string::npos && file != "." && file != "..";
+}
+/// `prefix-<checksum>.bin` names of files a save replaces (and `weights.bin`, the name of
+/// format 1's first release).
+inline bool replaced_file_name(const std::string& name, const std::string& prefix) {
+    if (prefix == "weights-" && name == "weights.bin") return true;
+    return name.rfind(prefix, 0) == 0 && name.size() > prefix.size() + 4 &&
+           name.compare(name.size() - 4, 4, ".bin") == 0;
 }
 }  // namespace detail
 
@@ -139,7 +153,8 @@ inline void check_writable_directory(const std::string& dir) {
 template <typename Model>
 void save_checkpoint(const std::string& dir, const Model& model, const IdMap& items,
                      const nlohmann::json& meta = nlohmann::json::object(),
-                     const nlohmann::json& train = nullptr, const SaveProbe& probe = {}) {
+                     const nlohmann::json& train = nullptr, const SaveProbe& probe = {},
+                     const std::string& train_state = {}) {
     using T = typename Model::Scalar;
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -148,6 +163,12 @@ void save_checkpoint(const std::string& dir, const Model& model, const IdMap& it
     const std::string checksum = std::to_string(detail::fnv1a(weights));
     const std::string weights_file = "weights-" + checksum + ".bin";
     write_file_atomically(dir + "/" + weights_file, [&](std::ostream& o) { o << weights; });
+    std::string state_file, state_checksum;
+    if (!train_state.empty()) {
+        state_checksum = std::to_string(detail::fnv1a(train_state));
+        state_file = "train-state-" + state_checksum + ".bin";
+        write_file_atomically(dir + "/" + state_file, [&](std::ostream& o) { o << train_state; });
+    }
     if (probe) probe(SaveStep::weights_written);
     nlohmann::ordered_json j;
     j["format"] = "seqrec-model";
@@ -159,18 +180,37 @@ void save_checkpoint(const std::string& dir, const Model& model, const IdMap& it
     j["meta"] = meta;
     j["item_ids"] = items.externals();
     j["weights"] = {{"file", weights_file}, {"bytes", weights.size()}, {"fnv1a64", checksum}};
+    if (!state_file.empty())  // io/train_state_file.hpp: what `train --resume` continues from
+        j["train_state"] = {
+            {"file", state_file}, {"bytes", train_state.size()}, {"fnv1a64", state_checksum}};
     write_file_atomically(dir + "/config.json", [&](std::ostream& o) { o << j.dump(1) << "\n"; });
     if (probe) probe(SaveStep::config_written);
-    // The old weights (any other weights file; `weights.bin` is the name of format 1's first
-    // release) are garbage now. A failure to remove one is harmless.
+    // The old weights and training state (any other such file) are garbage now. A failure to
+    // remove one is harmless.
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
         const std::string name = entry.path().filename().string();
-        const bool weights_name =
-            name == "weights.bin" || (name.rfind("weights-", 0) == 0 && name.size() > 12 &&
-                                      name.substr(name.size() - 4) == ".bin");
-        if (weights_name && name != weights_file) std::filesystem::remove(entry.path(), ec);
+        if ((detail::replaced_file_name(name, "weights-") && name != weights_file) ||
+            (detail::replaced_file_name(name, "train-state-") && name != state_file))
+            std::filesystem::remove(entry.path(), ec);
     }
     if (probe) probe(SaveStep::old_weights_removed);
+}
+
+/// Checks the top level of a parsed config.json (`path` names it in messages): format,
+/// version and the keys every model directory has.
+inline void check_checkpoint_config(const nlohmann::json& j, const std::string& path) {
+    const auto format = j.is_object() ? j.find("format") : j.end();
+    if (!j.is_object() || format == j.end() || *format != "seqrec-model")
+        throw IoError(path + ": not a seqrec model config (missing \"format\": \"seqrec-model\")");
+    const auto version = j.find("format_version");
+    if (version == j.end() || !version->is_number_integer() || *version != kCheckpointFormat)
+        throw IoError(path + ": format_version " +
+                      (version == j.end() ? std::string("(missing)") : version->dump()) +
+                      " is not supported (this build reads " + std::to_string(kCheckpointFormat) +
+                      ")");
+    for (const char* key : {"model", "config", "item_ids", "weights"})
+        if (!j.contains(key)) throw IoError(path + ": missing key \"" + key + "\"");
+    if (!j["model"].is_string()) throw IoError(path + ": \"model\" must be a string");
 }
 
 /// Parsed config.json of a model directory (validated).
@@ -182,15 +222,52 @@ inline nlohmann::json read_checkpoint_config(const std::string& dir) {
     } catch (const nlohmann::json::exception& e) {
         throw IoError(path + ": not valid JSON: " + e.what());
     }
-    if (!j.is_object() || j.value("format", "") != "seqrec-model")
-        throw IoError(path + ": not a seqrec model config (missing \"format\": \"seqrec-model\")");
-    if (j.value("format_version", 0) != kCheckpointFormat)
-        throw IoError(path + ": format_version " + std::to_string(j.value("format_version", 0)) +
-                      " is not supported (this build reads " + std::to_string(kCheckpointFormat) +
-                      ")");
-    for (const char* key : {"model", "config", "item_ids", "weights"})
-        if (!j.contains(key)) throw IoError(path + ": missing key \"" + key + "\"");
+    check_checkpoint_config(j, path);
     return j;
+}
+
+/// The model a checked config.json describes (weights not loaded) and its item map; IoError
+/// naming `cfg_path` and the key for anything that does not fit.
+template <typename Model>
+Model model_from_checkpoint_config(const nlohmann::json& j, const std::string& cfg_path,
+                                   IdMap* items = nullptr) {
+    if (j["model"] != Model::kind())  // a string: check_checkpoint_config
+        throw IoError(cfg_path + ": model is '" +
+                      detail::printable(j["model"].get<std::string>(), 60) + "', expected '" +
+                      Model::kind() + "'");
+    using Config = decltype(Model{}.config);
+    Model model;
+    const nlohmann::json& c = j["config"];
+    const std::string section = cfg_path + ": /config";
+    try {
+        // Fields of another kind (a "stosa" label over SASRec fields) show up as unknown keys.
+        check_json_fields(c, Config{}.to_json(), section + " of a '" + Model::kind() + "' model");
+        model = Model(Config::from_json(c));
+    } catch (const ConfigError& e) {
+        const std::string what = e.what();
+        throw IoError(what.rfind(section, 0) == 0 ? what : section + ": " + what);
+    } catch (const nlohmann::json::exception&) {  // a value of the wrong type slipped through
+        throw IoError(section + ": a value has the wrong type");
+    }
+    // "variant" is derived from the other fields; a different one means an edited or mixed file.
+    if (c.contains("variant") && c["variant"] != model.config.variant())
+        throw IoError(section + "/variant is " + c["variant"].dump() +
+                      " but the other fields describe \"" + model.config.variant() + "\"");
+    const nlohmann::json& list = j["item_ids"];
+    if (!list.is_array() || Index(list.size()) != model.num_items())
+        throw IoError(cfg_path + ": \"item_ids\" must list the " +
+                      std::to_string(model.num_items()) + " item ids of config num_items");
+    IdMap map;
+    for (const auto& id : list) {
+        if (!id.is_number_integer() || id.get<std::int64_t>() <= 0)
+            throw IoError(cfg_path + ": \"item_ids\" must hold positive integers, got " +
+                          detail::printable(id.dump()));
+        if (map.find(id.get<std::int64_t>()) != 0)
+            throw IoError(cfg_path + ": \"item_ids\" lists item " + id.dump() + " twice");
+        map.add(id.get<std::int64_t>());
+    }
+    if (items) *items = std::move(map);
+    return model;
 }
 
 /// Loads a model directory written by save_checkpoint into a fresh Model and the item map.
@@ -199,28 +276,13 @@ Model load_checkpoint(const std::string& dir, IdMap* items = nullptr) {
     using T = typename Model::Scalar;
     const nlohmann::json j = read_checkpoint_config(dir);
     const std::string cfg_path = dir + "/config.json";
-    if (j["model"].get<std::string>() != Model::kind())
-        throw IoError(cfg_path + ": model is '" + j["model"].get<std::string>() + "', expected '" +
-                      Model::kind() + "'");
-    Model model;
-    std::vector<std::int64_t> ids;
-    try {
-        model = Model(decltype(model.config)::from_json(j["config"]));
-        ids = j["item_ids"].get<std::vector<std::int64_t>>();
-    } catch (const nlohmann::json::exception& e) {
-        throw IoError(cfg_path + ": bad config: " + e.what());
-    } catch (const ConfigError& e) {
-        throw IoError(cfg_path + ": bad config: " + e.what());
-    }
-    if (Index(ids.size()) != model.num_items())
-        throw IoError(cfg_path + ": item_ids has " + std::to_string(ids.size()) +
-                      " entries, config says num_items = " + std::to_string(model.num_items()));
+    IdMap map;
+    Model model = model_from_checkpoint_config<Model>(j, cfg_path, &map);
     const nlohmann::json& w = j["weights"];
     const std::string file = w.is_object() && w.contains("file") && w["file"].is_string()
                                  ? w["file"].get<std::string>()
                                  : std::string();
-    if (file.empty() || file.find('/') != std::string::npos ||
-        file.find('\\') != std::string::npos || file == "." || file == "..")
+    if (!detail::plain_file_name(file))
         throw IoError(cfg_path + ": \"weights\".\"file\" must name a file in the model directory");
     const std::string wpath = dir + "/" + file;
     const std::string bytes = read_file(wpath);
@@ -229,7 +291,7 @@ Model load_checkpoint(const std::string& dir, IdMap* items = nullptr) {
     if (std::to_string(detail::fnv1a(bytes)) != want)
         throw IoError(wpath + ": checksum does not match config.json (corrupt or mismatched file)");
     deserialize_weights<T>(bytes, model, wpath);
-    if (items) *items = IdMap::from_externals(ids);
+    if (items) *items = std::move(map);
     return model;
 }
 

@@ -10,43 +10,10 @@
 #include <string>
 
 #include "seqrec/core/error.hpp"
+#include "seqrec/io/json_fields.hpp"
 #include "seqrec/train/trainer.hpp"
 
 namespace seqrec {
-
-namespace detail {
-inline const char* json_kind(const nlohmann::json& v) {
-    if (v.is_boolean()) return "a boolean";
-    if (v.is_number_integer()) return "an integer";
-    if (v.is_number()) return "a number";
-    if (v.is_string()) return "a string";
-    return v.is_null() ? "null" : v.is_array() ? "an array" : "an object";
-}
-inline bool same_json_type(const nlohmann::json& want, const nlohmann::json& got) {
-    if (want.is_number_integer()) return got.is_number_integer();
-    if (want.is_number()) return got.is_number();  // 1 is a fine real
-    return want.type() == got.type();
-}
-}  // namespace detail
-
-/// Every key of `j` must be a key of `defaults`, with a value of the same JSON type.
-/// `where` prefixes the message ("run.json: /config").
-inline void check_json_fields(const nlohmann::json& j, const nlohmann::json& defaults,
-                              const std::string& where) {
-    if (!j.is_object()) throw ConfigError(where + " must be a JSON object");
-    for (auto it = j.begin(); it != j.end(); ++it) {
-        const auto d = defaults.find(it.key());
-        if (d == defaults.end()) {
-            std::string known;
-            for (auto k = defaults.begin(); k != defaults.end(); ++k)
-                known += (known.empty() ? "" : ", ") + k.key();
-            throw ConfigError(where + ": unknown key \"" + it.key() + "\" (known: " + known + ")");
-        }
-        if (!detail::same_json_type(*d, *it))
-            throw ConfigError(where + "/" + it.key() + " must be " + detail::json_kind(*d) +
-                              ", got " + detail::json_kind(*it));
-    }
-}
 
 /// A model config from JSON, strictly: unknown keys and wrong types are errors naming `where`;
 /// missing keys take the defaults; `Config::check` messages are prefixed with `where`.
@@ -164,9 +131,9 @@ struct RunConfig {
 inline RunConfig overlay_run_config(const nlohmann::json& j, RunConfig base,
                                     const std::string& where) {
     if (!j.is_object()) throw ConfigError(where + ": expected a JSON object");
-    static const char* known[] = {"model",          "config",         "train", "format",
-                                  "format_version", "seqrec_version", "meta",  "item_ids",
-                                  "weights",        "recipe"};
+    static const char* known[] = {"model",          "config",         "train",      "format",
+                                  "format_version", "seqrec_version", "meta",       "item_ids",
+                                  "weights",        "recipe",         "train_state"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool ok = false;
         for (const char* k : known) ok = ok || it.key() == k;

@@ -38,7 +38,9 @@ inline nlohmann::ordered_json epoch_log_json(const EpochLog& e) {
 /// an IoError naming it) and appends one line per epoch.
 class EpochLogWriter {
 public:
-    explicit EpochLogWriter(const std::string& path) : path_(path), out_(path, std::ios::trunc) {
+    /// `append`: continue a log (a resumed run) instead of starting it afresh.
+    explicit EpochLogWriter(const std::string& path, bool append = false)
+        : path_(path), out_(path, append ? std::ios::app : std::ios::trunc) {
         SEQREC_CHECK(out_.good(), IoError, "cannot open '" + path + "' for writing the log");
     }
     void write(const EpochLog& e) {

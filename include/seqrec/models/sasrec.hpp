@@ -15,6 +15,7 @@
 #include "seqrec/core/param.hpp"
 #include "seqrec/core/param_arena.hpp"
 #include "seqrec/data/sampler.hpp"
+#include "seqrec/io/json_fields.hpp"
 #include "seqrec/kernels/item_scores.hpp"
 #include "seqrec/layers/embedding.hpp"
 #include "seqrec/layers/encoder.hpp"
@@ -140,12 +141,12 @@ struct SASRecConfig {
     }
     static SASRecConfig from_json(const nlohmann::json& j) {
         SASRecConfig c;
-        c.num_items = j.at("num_items").get<Index>();
-        c.maxlen = j.at("maxlen").get<Index>();
-        c.dim = j.at("dim").get<Index>();
-        c.blocks = j.at("blocks").get<Index>();
-        c.heads = j.at("heads").get<Index>();
-        c.dropout = j.at("dropout").get<double>();
+        c.num_items = required_field<Index>(j, "num_items");
+        c.maxlen = required_field<Index>(j, "maxlen");
+        c.dim = required_field<Index>(j, "dim");
+        c.blocks = required_field<Index>(j, "blocks");
+        c.heads = required_field<Index>(j, "heads");
+        c.dropout = required_field<double>(j, "dropout");
         c.activation = parse_activation(j.value("activation", std::string("relu")));
         c.ln_eps = j.value("ln_eps", 1e-8);
         c.multi_query = j.value("multi_query", false);

@@ -13,6 +13,7 @@
 #include "seqrec/core/param.hpp"
 #include "seqrec/core/param_arena.hpp"
 #include "seqrec/data/sampler.hpp"
+#include "seqrec/io/json_fields.hpp"
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/kernels/item_scores.hpp"
 #include "seqrec/layers/stochastic_embedding.hpp"
@@ -71,12 +72,12 @@ struct StosaConfig {
     }
     static StosaConfig from_json(const nlohmann::json& j) {
         StosaConfig c;
-        c.num_items = j.at("num_items").get<Index>();
-        c.maxlen = j.at("maxlen").get<Index>();
-        c.dim = j.at("dim").get<Index>();
-        c.layers = j.at("layers").get<Index>();
-        c.heads = j.at("heads").get<Index>();
-        c.dropout = j.at("dropout").get<double>();
+        c.num_items = required_field<Index>(j, "num_items");
+        c.maxlen = required_field<Index>(j, "maxlen");
+        c.dim = required_field<Index>(j, "dim");
+        c.layers = required_field<Index>(j, "layers");
+        c.heads = required_field<Index>(j, "heads");
+        c.dropout = required_field<double>(j, "dropout");
         c.attn_dropout = j.value("attn_dropout", 0.0);
         c.ln_eps = j.value("ln_eps", 1e-12);
         c.pvn_weight = j.value("pvn_weight", 0.005);

@@ -42,9 +42,11 @@ public:
     virtual void init(std::uint64_t seed) = 0;
     /// Throws ConfigError when `opt` cannot train this model (e.g. CE on STOSA).
     virtual void check_training(const TrainOptions& opt) const = 0;
-    /// Trains with early stopping; the model ends with the best validation weights.
+    /// Trains with early stopping; the model ends with the best validation weights. `state`
+    /// (optional) resumes a run that has completed epochs and is kept current after each epoch
+    /// (train/trainer.hpp), for save() to write.
     virtual TrainResult fit(const Split& split, const TrainOptions& opt,
-                            const TrainHooks& hooks = {}) = 0;
+                            const TrainHooks& hooks = {}, TrainState<float>* state = nullptr) = 0;
     /// Validation (test = false) or test metrics; const and thread-safe.
     virtual Metrics evaluate(const Split& split, bool test, const EvalOptions& opt) const = 0;
     /// Scratch for `answer`, sized for full windows: one per concurrent caller.
@@ -58,9 +60,12 @@ public:
     virtual std::vector<AttentionMap> attention(const std::vector<ItemId>& history) const = 0;
     /// Writes a model directory (see io/checkpoint.hpp); `meta` is kept as given; `train` (the
     /// training options as JSON, io/config.hpp) makes its config.json a runnable `--config`.
+    /// With `state`, the directory also holds it (for `train --resume`) and its weights are the
+    /// state's best so far rather than the model's current ones.
     virtual void save(const std::string& dir, const IdMap& items,
                       const nlohmann::json& meta = nlohmann::json::object(),
-                      const nlohmann::json& train = nullptr) const = 0;
+                      const nlohmann::json& train = nullptr,
+                      const TrainState<float>* state = nullptr) const = 0;
 };
 
 }  // namespace seqrec

@@ -9,6 +9,7 @@
 
 #include "seqrec/io/checkpoint.hpp"
 #include "seqrec/io/config.hpp"
+#include "seqrec/io/train_state_file.hpp"
 #include "seqrec/runtime/model.hpp"
 
 namespace seqrec {
@@ -43,9 +44,10 @@ public:
         opt.check();
         check_objective(model_.config, opt.loss, opt.distill);
     }
-    TrainResult fit(const Split& split, const TrainOptions& opt, const TrainHooks& hooks) override {
+    TrainResult fit(const Split& split, const TrainOptions& opt, const TrainHooks& hooks,
+                    TrainState<float>* state) override {
         check_training(opt);
-        return Trainer<M>(opt).fit(model_, split, hooks);
+        return Trainer<M>(opt).fit(model_, split, hooks, float_state(state));
     }
     Metrics evaluate(const Split& split, bool test, const EvalOptions& opt) const override {
         return seqrec::evaluate(model_, split, test, opt);
@@ -67,8 +69,13 @@ public:
         return attention_of(model_, history, 0);
     }
     void save(const std::string& dir, const IdMap& items, const nlohmann::json& meta,
-              const nlohmann::json& train) const override {
-        save_checkpoint(dir, model_, items, meta, train);
+              const nlohmann::json& train, const TrainState<float>* state) const override {
+        const auto* s = float_state(state);
+        if (!s) return save_checkpoint(dir, model_, items, meta, train);
+        // Mid-run the model holds the latest weights; the directory serves the best so far.
+        M best = model_;
+        if (s->best_params.size() > 0) best.params().assign(s->best_params);
+        save_checkpoint(dir, best, items, meta, train, {}, serialize_train_state(*s));
     }
 
     M& get() { return model_; }
@@ -96,6 +103,23 @@ private:
     template <typename X>
     static std::vector<AttentionMap> attention_of(const X&, const std::vector<ItemId>&, long) {
         throw ConfigError(std::string("model kind '") + X::kind() + "' has no attention maps");
+    }
+
+    /// The runtime boundary's training state is float's (the built-in kinds train in float).
+    template <typename S>
+    static auto float_state(S* s) {
+        using State =
+            std::conditional_t<std::is_const<S>::value, const TrainState<typename M::Scalar>,
+                               TrainState<typename M::Scalar>>;
+        if constexpr (std::is_same<typename M::Scalar, float>::value) {
+            return static_cast<State*>(s);
+        } else {
+            SEQREC_CHECK(!s, ConfigError,
+                         std::string("model kind '") + M::kind() +
+                             "' trains in double: resuming through the runtime interface is "
+                             "float only");
+            return static_cast<State*>(nullptr);
+        }
     }
 
     M model_;

@@ -34,6 +34,18 @@ public:
         return false;
     }
     bool should_stop() const { return patience_ > 0 && since_best_ >= patience_; }
+
+    /// What a resumed run needs to stop where an uninterrupted one would.
+    struct State {
+        double best_score = -1.0;
+        Index best_epoch = 0, since_best = 0;
+    };
+    State state() const { return {best_score_, best_epoch_, since_best_}; }
+    void restore(const State& s) {
+        best_score_ = s.best_score;
+        best_epoch_ = s.best_epoch;
+        since_best_ = s.since_best;
+    }
     Index best_epoch() const { return best_epoch_; }  ///< 0 = never validated
     double best_score() const { return best_score_; }
     const std::string& metric() const { return metric_; }

@@ -22,6 +22,7 @@
 #include "seqrec/train/early_stopping.hpp"
 #include "seqrec/train/objective.hpp"
 #include "seqrec/train/reducer.hpp"
+#include "seqrec/train/train_state.hpp"
 
 namespace seqrec {
 
@@ -152,8 +153,11 @@ public:
         reserve_workspaces(model, split);
     }
 
-    /// Trains with early stopping; `model` ends with the best validation weights.
-    TrainResult fit(Model& model, const Split& split, const TrainHooks& hooks = {}) {
+    /// Trains with early stopping; `model` ends with the best validation weights. With `state`,
+    /// a run that has completed epochs (state->epoch > 0) continues from there, and after each
+    /// epoch (before hooks.on_epoch, which may save it) `state` holds what resuming needs.
+    TrainResult fit(Model& model, const Split& split, const TrainHooks& hooks = {},
+                    TrainState<T>* state = nullptr) {
         if constexpr (std::is_same<T, float>::value)
             set_reducer(hooks.reducer);
         else
@@ -161,11 +165,31 @@ public:
                          "TrainHooks::reducer sums float gradients; this model trains in double");
         TrainResult res;
         Adam<T> adam(opt_.adam);
-        Model best = model;
         EarlyStopping stopper(opt_.metric, opt_.patience);
+        Index first = 1;
+        double earlier_seconds = 0.0;
+        const bool resuming = state && state->epoch > 0;
+        if (resuming) {
+            const Index n = model.params().size();
+            SEQREC_CHECK(state->params.size() == n &&
+                             (state->best_params.size() == 0 || state->best_params.size() == n) &&
+                             (state->adam.step == 0 ||
+                              (state->adam.m.size() == n && state->adam.v.size() == n)),
+                         ShapeError, "training state does not fit this model's parameters");
+            model.params().assign(state->params);
+            adam.restore(state->adam);
+            stopper.restore(state->stopping);
+            res.epochs_run = state->epoch;
+            res.best_epoch = state->stopping.best_epoch;
+            res.best_valid = state->best_valid;
+            first = state->epoch + 1;
+            earlier_seconds = state->train_seconds;
+        }
+        Model best = model;
+        if (resuming && state->best_params.size() > 0) best.params().assign(state->best_params);
         prepare(model, split);
         const auto t_start = std::chrono::steady_clock::now();
-        for (Index epoch = 1; epoch <= opt_.epochs; ++epoch) {
+        for (Index epoch = first; epoch <= opt_.epochs && !stopper.should_stop(); ++epoch) {
             const auto t0 = std::chrono::steady_clock::now();
             EpochLog e;
             e.epoch = epoch;
@@ -187,11 +211,19 @@ public:
             }
             e.seconds = seconds_since(t0);
             e.stopping = stopper.should_stop();
+            if (state) {
+                state->epoch = epoch;
+                state->params = model.params().values();
+                state->adam = adam.state();
+                state->stopping = stopper.state();
+                state->best_valid = res.best_valid;
+                if (res.best_epoch > 0) state->best_params = best.params().values();
+                state->train_seconds = earlier_seconds + seconds_since(t_start);
+            }
             if (hooks.on_epoch) hooks.on_epoch(e);
             res.log.push_back(std::move(e));
-            if (stopper.should_stop()) break;
         }
-        res.train_seconds = seconds_since(t_start);
+        res.train_seconds = earlier_seconds + seconds_since(t_start);
         if (res.best_epoch > 0) model = best;
         return res;
     }
