@@ -42,6 +42,38 @@ template <typename V>
 void put(std::string& out, V v) {
     out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
+/// Reads a binary file's fields in order; past the end is IoError "where: truncated at byte N".
+struct ByteReader {
+    const std::string& bytes;
+    const std::string& where;
+    std::size_t pos = 0;
+
+    void need(std::size_t n) const {
+        if (n > bytes.size() - pos)
+            throw IoError(where + ": truncated at byte " + std::to_string(pos));
+    }
+    template <typename V>
+    void get(V& v) {
+        need(sizeof v);
+        std::memcpy(&v, bytes.data() + pos, sizeof v);
+        pos += sizeof v;
+    }
+    std::string text(std::size_t len) {
+        need(len);
+        pos += len;
+        return bytes.substr(pos - len, len);
+    }
+    /// The 8-byte magic that starts every seqrec binary file; `what` names the kind of file.
+    void magic(const char (&expected)[8], const char* what) {
+        need(8);
+        if (std::memcmp(bytes.data(), expected, 8) != 0)
+            throw IoError(where + ": not a seqrec " + what + " (bad magic)");
+        pos = 8;
+    }
+    void at_end(const char* after) const {
+        if (pos != bytes.size()) throw IoError(where + ": trailing bytes after " + after);
+    }
+};
 /// A file name inside the model directory, not a path out of it.
 inline bool plain_file_name(const std::string& file) {
     return !file.empty() && file.find('/') == std::string::npos &&
@@ -76,49 +108,33 @@ std::string serialize_weights(const Model& model) {
 /// Reads weights into a model of the right shapes; throws IoError naming the file and problem.
 template <typename T, typename Model>
 void deserialize_weights(const std::string& bytes, Model& model, const std::string& where) {
-    std::size_t pos = 0;
-    auto need = [&](std::size_t n) {
-        if (pos + n > bytes.size())
-            throw IoError(where + ": truncated at byte " + std::to_string(pos));
-    };
-    auto get = [&](auto& v) {
-        need(sizeof v);
-        std::memcpy(&v, bytes.data() + pos, sizeof v);
-        pos += sizeof v;
-    };
-    need(8);
-    if (std::memcmp(bytes.data(), kWeightsMagic, 8) != 0)
-        throw IoError(where + ": not a seqrec weights file (bad magic)");
-    pos = 8;
+    detail::ByteReader in{bytes, where};
+    in.magic(kWeightsMagic, "weights file");
     std::uint32_t count = 0;
-    get(count);
+    in.get(count);
     const auto params = param_list<T>(model);
     if (count != params.size())
         throw IoError(where + ": holds " + std::to_string(count) + " tensors, model expects " +
                       std::to_string(params.size()));
     for (const auto& p : params) {
         std::uint32_t len = 0;
-        get(len);
-        need(len);
-        const std::string name = bytes.substr(pos, len);
-        pos += len;
+        in.get(len);
+        const std::string name = in.text(len);
         std::int64_t rows = 0, cols = 0;
-        get(rows);
-        get(cols);
+        in.get(rows);
+        in.get(cols);
         if (name != p.name || rows != p.value->rows() || cols != p.value->cols())
-            throw IoError(where + ": tensor '" + name + "' (" + std::to_string(rows) + "x" +
-                          std::to_string(cols) + ") does not match model tensor '" + p.name +
-                          "' (" + std::to_string(p.value->rows()) + "x" +
-                          std::to_string(p.value->cols()) + ")");
-        need(std::size_t(rows * cols) * sizeof(float));
+            throw IoError(
+                where + ": tensor '" + detail::printable(name) + "' (" + std::to_string(rows) +
+                "x" + std::to_string(cols) + ") does not match model tensor '" + p.name + "' (" +
+                std::to_string(p.value->rows()) + "x" + std::to_string(p.value->cols()) + ")");
         for (Index i = 0; i < p.value->size(); ++i) {
             float f;
-            std::memcpy(&f, bytes.data() + pos, sizeof f);
-            pos += sizeof f;
+            in.get(f);
             p.value->data()[i] = T(f);
         }
     }
-    if (pos != bytes.size()) throw IoError(where + ": trailing bytes after the last tensor");
+    in.at_end("the last tensor");
 }
 
 inline std::string read_file(const std::string& path) {

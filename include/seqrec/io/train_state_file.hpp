@@ -48,63 +48,49 @@ std::string serialize_train_state(const TrainState<T>& s) {
 /// Parses bytes written by serialize_train_state; IoError naming `where` on any mismatch.
 template <typename T>
 TrainState<T> parse_train_state(const std::string& bytes, const std::string& where) {
-    std::size_t pos = 0;
-    auto need = [&](std::size_t n) {
-        if (n > bytes.size() - pos)
-            throw IoError(where + ": truncated at byte " + std::to_string(pos));
-    };
-    auto get = [&](auto& v) {
-        need(sizeof v);
-        std::memcpy(&v, bytes.data() + pos, sizeof v);
-        pos += sizeof v;
-    };
-    need(8);
-    if (std::memcmp(bytes.data(), kTrainStateMagic, 8) != 0)
-        throw IoError(where + ": not a seqrec training state (bad magic)");
-    pos = 8;
+    detail::ByteReader in{bytes, where};
+    in.magic(kTrainStateMagic, "training state");
     std::uint32_t scalar = 0, count = 0;
-    get(scalar);
+    in.get(scalar);
     if (scalar != sizeof(T))
         throw IoError(where + ": saved with " + std::to_string(scalar * 8) +
                       "-bit scalars, this model trains with " + std::to_string(sizeof(T) * 8));
     TrainState<T> s;
     std::int64_t epoch = 0, step = 0, best_epoch = 0, since = 0, users = 0;
-    get(epoch);
-    get(step);
-    get(s.stopping.best_score);
-    get(best_epoch);
-    get(since);
-    get(s.train_seconds);
+    in.get(epoch);
+    in.get(step);
+    in.get(s.stopping.best_score);
+    in.get(best_epoch);
+    in.get(since);
+    in.get(s.train_seconds);
     if (epoch < 0 || step < 0 || best_epoch < 0 || best_epoch > epoch || since < 0)
         throw IoError(where + ": inconsistent epoch counters");
     s.epoch = Index(epoch);
     s.adam.step = long(step);
     s.stopping.best_epoch = Index(best_epoch);
     s.stopping.since_best = Index(since);
-    get(count);
+    in.get(count);
     for (std::uint32_t i = 0; i < count; ++i) {
         std::uint32_t len = 0;
-        get(len);
-        need(len);
-        std::string name = bytes.substr(pos, len);
-        pos += len;
+        in.get(len);
+        std::string name = in.text(len);
         double value = 0;
-        get(value);
+        in.get(value);
         s.best_valid.values.emplace_back(std::move(name), value);
     }
-    get(users);
+    in.get(users);
     s.best_valid.users = long(users);
     for (Vector<T>* v : {&s.params, &s.adam.m, &s.adam.v, &s.best_params}) {
         std::int64_t n = 0;
-        get(n);
-        if (n < 0 || std::uint64_t(n) > (bytes.size() - pos) / sizeof(T))
-            throw IoError(where + ": truncated at byte " + std::to_string(pos));
+        in.get(n);
+        if (n < 0 || std::uint64_t(n) > (bytes.size() - in.pos) / sizeof(T))
+            throw IoError(where + ": truncated at byte " + std::to_string(in.pos));
         v->resize(Index(n));
         if (n > 0)  // an empty vector's data() is null, and memcpy must not see it
-            std::memcpy(v->data(), bytes.data() + pos, std::size_t(n) * sizeof(T));
-        pos += std::size_t(n) * sizeof(T);
+            std::memcpy(v->data(), bytes.data() + in.pos, std::size_t(n) * sizeof(T));
+        in.pos += std::size_t(n) * sizeof(T);
     }
-    if (pos != bytes.size()) throw IoError(where + ": trailing bytes after the training state");
+    in.at_end("the training state");
     return s;
 }
 
