@@ -139,6 +139,15 @@ printf 'rating,timestamp,item_id,user_id\n5,3,10,1\n4,1,11,1\n3,2,12,1\n1,1,10,2
   && ok "train on a csv log with named columns" || { bad "csv log"; cat "$tmp/err"; }
 expect_error "a missing column is named" "log.csv:1: no user column (looked for uid" "$bin" train --data "$tmp/log.csv" --user-column uid --epochs 1
 
+# A model too large for the memory there is: a message with a hint, exit 1, not a bare
+# std::bad_alloc. (Address space capped so that the failure is certain; sanitizer builds reserve
+# terabytes of shadow memory and cannot run under such a cap.)
+if ! ldd "$bin" 2>/dev/null | grep -q -e libasan -e libtsan; then
+  (ulimit -v 3000000; "$bin" train --dim 100000 --epochs 1 >/dev/null 2>"$tmp/err"; echo $? >"$tmp/rc")
+  [[ $(cat "$tmp/rc") -eq 1 ]] && grep -q "out of memory (the model or data is too large for this machine: try a smaller --dim" "$tmp/err" \
+    && ok "out of memory is a message with a hint" || { bad "out of memory"; cat "$tmp/err"; }
+fi
+
 # A failed save must not leave a half-written model behind.
 mkdir -p "$tmp/ro"; touch "$tmp/ro/weights.bin.tmp"; chmod 0555 "$tmp/ro" 2>/dev/null
 if [[ $(id -u) -ne 0 ]]; then
