@@ -148,6 +148,16 @@ if ! ldd "$bin" 2>/dev/null | grep -q -e libasan -e libtsan; then
     && ok "out of memory is a message with a hint" || { bad "out of memory"; cat "$tmp/err"; }
 fi
 
+# The README's first command must work on a fresh machine where you are root and there is no
+# sudo: it may use sudo only when not root.
+readme="$(dirname "$0")/../../README.md"
+first=$(awk '/^```sh/{f=1; next} f && /^```/{exit} f' "$readme")
+if [[ "$first" == sudo* ]] || ! grep -q 'id -u' <<<"$first"; then
+  bad "README's first command needs sudo even as root: $first"
+else
+  ok "README's first command runs as root without sudo"
+fi
+
 # A failed save must not leave a half-written model behind.
 mkdir -p "$tmp/ro"; touch "$tmp/ro/weights.bin.tmp"; chmod 0555 "$tmp/ro" 2>/dev/null
 if [[ $(id -u) -ne 0 ]]; then
