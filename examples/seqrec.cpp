@@ -191,9 +191,19 @@ std::string flag_key(const std::string& flag, const nlohmann::json& defaults) {
     return "";
 }
 
+/// The flags that set model fields and training fields (apply_flags); `--resume` refuses them.
+const std::vector<const char*> kModelFlags = {
+    "maxlen",      "dim",          "blocks",       "heads",   "dropout",         "activation",
+    "L",           "alpha",        "attention",    "max-rel", "no-abs-pos",      "refine",
+    "refine-init", "refine-scale", "attn-dropout", "pvn",     "mean-passthrough"};
+const std::vector<const char*> kTrainFlags = {
+    "epochs",         "batch", "seed",        "patience",  "eval-every", "lr",   "beta2",  "l2-emb",
+    "weight-decay",   "reg",   "tau",         "lambda-kd", "lambda-cad", "loss", "metric", "eval",
+    "max-eval-users", "graph", "graph-window"};
+
 /// The given `flags` onto a config section, each parsed by the JSON type of its default.
 /// `what` names the section in the error for a flag it does not have.
-void apply_flags(const Options& o, std::initializer_list<const char*> flags,
+void apply_flags(const Options& o, const std::vector<const char*>& flags,
                  const nlohmann::json& defaults, nlohmann::json& out, const std::string& what,
                  long min_integer) {
     for (const char* flag : flags) {
@@ -226,15 +236,11 @@ RunConfig run_config(const Options& o, Index num_items, std::string& recipe_name
     nlohmann::json file;
     const std::string resume = o.str("resume", "");
     if (!resume.empty()) {  // the saved run's own settings; only --epochs may extend it
-        for (const char* f :
-             {"config",         "recipe",       "model",        "maxlen",     "dim",
-              "blocks",         "heads",        "dropout",      "activation", "L",
-              "alpha",          "attention",    "max-rel",      "no-abs-pos", "refine",
-              "refine-init",    "refine-scale", "attn-dropout", "pvn",        "mean-passthrough",
-              "batch",          "seed",         "patience",     "eval-every", "lr",
-              "beta2",          "l2-emb",       "weight-decay", "reg",        "tau",
-              "lambda-kd",      "lambda-cad",   "loss",         "metric",     "eval",
-              "max-eval-users", "graph",        "graph-window", "distill"})
+        std::vector<const char*> fixed = {"config", "recipe", "model", "distill"};
+        fixed.insert(fixed.end(), kModelFlags.begin(), kModelFlags.end());
+        for (const char* f : kTrainFlags)
+            if (std::string(f) != "epochs") fixed.push_back(f);
+        for (const char* f : fixed)
             if (o.has(f))
                 throw UsageError(std::string("--resume continues the saved run with its own "
                                              "settings: --") +
@@ -286,11 +292,8 @@ RunConfig run_config(const Options& o, Index num_items, std::string& recipe_name
             throw ConfigError(path + ": /config/variant is " + (*cfg)["variant"].dump() +
                               " but the other fields describe \"" + variant + "\"");
     }
-    apply_flags(o,
-                {"maxlen", "dim", "blocks", "heads", "dropout", "activation", "L", "alpha",
-                 "attention", "max-rel", "no-abs-pos", "refine", "refine-init", "refine-scale",
-                 "attn-dropout", "pvn", "mean-passthrough"},
-                model_factory(rc.kind).defaults(), rc.model, "model kind '" + rc.kind + "'", -1);
+    apply_flags(o, kModelFlags, model_factory(rc.kind).defaults(), rc.model,
+                "model kind '" + rc.kind + "'", -1);
     rc.model["num_items"] = num_items;
     // RPESA's k_max follows the window (n - 1) unless it was given.
     const auto rel = recipe_model.find("max_rel");
@@ -298,11 +301,7 @@ RunConfig run_config(const Options& o, Index num_items, std::string& recipe_name
         recipe_model["maxlen"].get<Index>() - 1 == rel->get<Index>())
         rc.model["max_rel"] = rc.model["maxlen"].get<Index>() - 1;
     nlohmann::json t = nlohmann::json::object();
-    apply_flags(o,
-                {"epochs", "batch", "seed", "patience", "eval-every", "lr", "beta2", "l2-emb",
-                 "weight-decay", "reg", "tau", "lambda-kd", "lambda-cad", "loss", "metric", "eval",
-                 "max-eval-users", "graph", "graph-window"},
-                to_json(rc.train), t, "training", 0);
+    apply_flags(o, kTrainFlags, to_json(rc.train), t, "training", 0);
     if (o.has("distill")) {
         const std::string d = o.str("distill", "");
         if (d != "none" && d != "ted" && d != "cad")

@@ -286,6 +286,29 @@ Model model_from_checkpoint_config(const nlohmann::json& j, const std::string& c
     return model;
 }
 
+namespace detail {
+/// The bytes of the file config.json's `key` entry names ({"file", "fnv1a64"}), checked against
+/// that checksum; `path` receives the file's path (for messages about its content).
+inline std::string read_listed_file(const std::string& dir, const nlohmann::json& j,
+                                    const char* key, const std::string& cfg_path,
+                                    std::string& path) {
+    const nlohmann::json& e = j[key];
+    const std::string file = e.is_object() && e.contains("file") && e["file"].is_string()
+                                 ? e["file"].get<std::string>()
+                                 : std::string();
+    if (!plain_file_name(file))
+        throw IoError(cfg_path + ": \"" + key +
+                      "\".\"file\" must name a file in the model directory");
+    path = dir + "/" + file;
+    std::string bytes = read_file(path);
+    const std::string want =
+        e.contains("fnv1a64") && e["fnv1a64"].is_string() ? e["fnv1a64"].get<std::string>() : "";
+    if (std::to_string(fnv1a(bytes)) != want)
+        throw IoError(path + ": checksum does not match config.json (corrupt or mismatched file)");
+    return bytes;
+}
+}  // namespace detail
+
 /// Loads a model directory written by save_checkpoint into a fresh Model and the item map.
 template <typename Model>
 Model load_checkpoint(const std::string& dir, IdMap* items = nullptr) {
@@ -294,18 +317,8 @@ Model load_checkpoint(const std::string& dir, IdMap* items = nullptr) {
     const std::string cfg_path = dir + "/config.json";
     IdMap map;
     Model model = model_from_checkpoint_config<Model>(j, cfg_path, &map);
-    const nlohmann::json& w = j["weights"];
-    const std::string file = w.is_object() && w.contains("file") && w["file"].is_string()
-                                 ? w["file"].get<std::string>()
-                                 : std::string();
-    if (!detail::plain_file_name(file))
-        throw IoError(cfg_path + ": \"weights\".\"file\" must name a file in the model directory");
-    const std::string wpath = dir + "/" + file;
-    const std::string bytes = read_file(wpath);
-    const std::string want =
-        w.contains("fnv1a64") && w["fnv1a64"].is_string() ? w["fnv1a64"].get<std::string>() : "";
-    if (std::to_string(detail::fnv1a(bytes)) != want)
-        throw IoError(wpath + ": checksum does not match config.json (corrupt or mismatched file)");
+    std::string wpath;
+    const std::string bytes = detail::read_listed_file(dir, j, "weights", cfg_path, wpath);
     deserialize_weights<T>(bytes, model, wpath);
     if (items) *items = std::move(map);
     return model;

@@ -99,25 +99,12 @@ template <typename T>
 TrainState<T> read_train_state(const std::string& dir) {
     const nlohmann::json j = read_checkpoint_config(dir);
     const std::string cfg_path = dir + "/config.json";
-    const auto it = j.find("train_state");
-    if (it == j.end())
+    if (!j.contains("train_state"))
         throw IoError(cfg_path +
                       ": holds no training state to resume from (the run was saved "
                       "without one, or by an older seqrec)");
-    const nlohmann::json& t = *it;
-    const std::string file = t.is_object() && t.contains("file") && t["file"].is_string()
-                                 ? t["file"].get<std::string>()
-                                 : std::string();
-    if (!detail::plain_file_name(file))
-        throw IoError(cfg_path +
-                      ": \"train_state\".\"file\" must name a file in the model "
-                      "directory");
-    const std::string path = dir + "/" + file;
-    const std::string bytes = read_file(path);
-    const std::string want =
-        t.contains("fnv1a64") && t["fnv1a64"].is_string() ? t["fnv1a64"].get<std::string>() : "";
-    if (std::to_string(detail::fnv1a(bytes)) != want)
-        throw IoError(path + ": checksum does not match config.json (corrupt or mismatched file)");
+    std::string path;
+    const std::string bytes = detail::read_listed_file(dir, j, "train_state", cfg_path, path);
     return parse_train_state<T>(bytes, path);
 }
 
