@@ -33,7 +33,7 @@ struct AttentionWeights {
             w = &refined;
         }
         if (rng && p > 0.0) {
-            draw_dropout_mask(mask, probs.rows(), probs.cols(), p, *rng);
+            draw_dropout_mask(mask, probs.rows(), probs.cols(), p, *rng, true);
             applied = w->cwiseProduct(mask);
             return applied;
         }
