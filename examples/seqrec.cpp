@@ -14,6 +14,9 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#ifdef SEQREC_WITH_MPI
+#include <seqrec/train/mpi_process_group.hpp>
+#endif
 
 namespace {
 
@@ -23,7 +26,9 @@ using Json = nlohmann::ordered_json;
 const char* kUsage = R"(usage:
   seqrec train [--recipe NAME] [--data FILE] [reading options below] [--config RUN.json]
                [--epochs N] [--maxlen N] [--dim N] [--blocks N] [--heads N] [--dropout X]
-               [--loss bce|ce|bpr] [--lr X] [--batch N] [--threads N] [--seed N]
+               [--loss bce|ce|sampled-ce|bpr] [--lr X] [--batch N] [--threads N] [--seed N]
+               [--negatives K] [--sampler uniform|popularity]  (sampled-ce: K negatives per
+                                        batch, log-Q corrected; for catalogues of 10^5+ items)
                [--save MODEL_DIR] [--eval full|sampled] [--patience N] [--metric NAME]
                [--eval-every N] [--beta2 X] [--l2-emb X] [--weight-decay X] [--reg X]
                [--activation relu|gelu|elu] [--max-eval-users N] [--quiet]
@@ -42,6 +47,8 @@ const char* kUsage = R"(usage:
       recipes (--recipe, or --model as a synonym): %s
       without --data: trains on the built-in synthetic dataset
   seqrec eval --load MODEL_DIR --data FILE [reading options] [--eval full|sampled] [--threads N]
+  mpirun -np R seqrec train|eval ...   (built with MPI: R processes, each with the whole data,
+               share every batch and the evaluation; the same results as one process)
   seqrec recommend --load MODEL_DIR (--history "i1 i2 ..." | --requests FILE) [--k N]
                [--keep-history] [--exclude "i1 ..."] [--candidates "i1 ..."]
                [--max-history N] [--threads N]
@@ -63,6 +70,11 @@ const char* kUsage = R"(usage:
       --drop-consecutive-repeats (drop an item equal to the user's previous one, after sorting)
       --k-core K                 (keep users and items with >= K interactions, until stable)
 )";
+
+/// The processes of an mpirun launch (nullptr: this process alone). Only rank 0 prints, logs
+/// and saves.
+ProcessGroup* g_group = nullptr;
+bool lead_process() { return !g_group || g_group->rank() == 0; }
 
 /// Usage errors exit with status 2.
 struct UsageError : Error {
@@ -199,7 +211,7 @@ const std::vector<const char*> kModelFlags = {
 const std::vector<const char*> kTrainFlags = {
     "epochs",         "batch", "seed",        "patience",  "eval-every", "lr",   "beta2",  "l2-emb",
     "weight-decay",   "reg",   "tau",         "lambda-kd", "lambda-cad", "loss", "metric", "eval",
-    "max-eval-users", "graph", "graph-window"};
+    "max-eval-users", "graph", "graph-window", "negatives", "sampler"};
 
 /// The given `flags` onto a config section, each parsed by the JSON type of its default.
 /// `what` names the section in the error for a flag it does not have.
@@ -376,9 +388,13 @@ int cmd_train(const Options& o) {
     const std::string resume = o.str("resume", "");
     std::string recipe_name;
     const RunConfig rc = run_config(o, ds.num_items(), recipe_name);
-    const bool verbose = o.str("quiet", "false") != "true";
-    const std::string save = o.str("save", resume);
-    const std::string log_path = o.str("log", "");
+    const bool verbose = o.str("quiet", "false") != "true" && lead_process();
+    const std::string save = lead_process() ? o.str("save", resume) : std::string();
+    const std::string log_path = lead_process() ? o.str("log", "") : std::string();
+    if (!lead_process()) {  // read, so that check_all_used accepts them
+        (void)o.str("save", "");
+        (void)o.str("log", "");
+    }
     const long every = o.integer("checkpoint-every", 1, 0, 1L << 30);
     o.check_all_used();
     const TrainOptions& t = rc.train;
@@ -409,11 +425,13 @@ int cmd_train(const Options& o) {
     if (verbose)
         std::fprintf(stderr,
                      "seqrec: %s: %ld users, %ld items, %ld interactions; %s (recipe %s) n=%ld, "
-                     "%ld parameters, loss %s, %d threads\n",
+                     "%ld parameters, loss %s, %d threads%s\n",
                      ds.name.c_str(), long(ds.num_users()), long(ds.num_items()),
                      long(ds.num_interactions()), label.c_str(),
                      recipe_name.empty() ? "none" : recipe_name.c_str(), long(model->maxlen()),
-                     long(model->num_parameters()), to_string(t.loss), max_threads());
+                     long(model->num_parameters()), to_string(t.loss), max_threads(),
+                     g_group ? (" x " + std::to_string(g_group->world()) + " processes").c_str()
+                             : "");
     if (verbose && state.epoch > 0)
         std::fprintf(stderr, "seqrec: resuming %s after epoch %ld (best epoch %ld)\n",
                      resume.c_str(), long(state.epoch), long(state.stopping.best_epoch));
@@ -428,6 +446,7 @@ int cmd_train(const Options& o) {
         return meta;
     };
     TrainHooks hooks = verbose ? progress_printer(t) : TrainHooks{};
+    hooks.group = g_group;
     hooks.on_epoch = [print = hooks.on_epoch, &log, &save, every, &model, &ds, &t, &state,
                       &meta_of](const EpochLog& e) {
         if (print) print(e);
@@ -440,7 +459,8 @@ int cmd_train(const Options& o) {
         }
     };
     const TrainResult r = model->fit(split, t, hooks, &state);
-    const Metrics test = model->evaluate(split, true, t.eval);
+    const Metrics test = model->evaluate(split, true, t.eval, g_group);
+    if (!lead_process()) return 0;
 
     Json out;
     out["model"] = label;
@@ -490,9 +510,9 @@ int cmd_eval(const Options& o) {
     out["model"] = model.variant();
     out["dataset"] = ds.name;
     out["protocol"] = protocol_json(e);
-    out["valid"] = model.evaluate(split, false, e).to_json();
-    out["test"] = model.evaluate(split, true, e).to_json();
-    std::cout << out.dump() << std::endl;
+    out["valid"] = model.evaluate(split, false, e, g_group).to_json();
+    out["test"] = model.evaluate(split, true, e, g_group).to_json();
+    if (lead_process()) std::cout << out.dump() << std::endl;
     return 0;
 }
 
@@ -705,6 +725,28 @@ int main(int argc, char** argv) {
         return argc < 2 ? 2 : 0;
     }
     const std::string cmd = argv[1];
+#ifdef SEQREC_WITH_MPI
+    std::unique_ptr<MpiSession> mpi;
+    std::unique_ptr<MpiProcessGroup> group;
+    if (launched_by_mpirun()) {
+        mpi = std::make_unique<MpiSession>(&argc, &argv);
+        group = std::make_unique<MpiProcessGroup>();
+        g_group = group.get();
+    }
+    // An error on one process ends them all: the others would wait in a collective forever.
+    auto fail = [&](int code) {
+        if (g_group) MPI_Abort(MPI_COMM_WORLD, code);
+        return code;
+    };
+#else
+    if (launched_by_mpirun()) {
+        std::fprintf(stderr,
+                     "seqrec: error: started by mpirun, but this seqrec was built without MPI "
+                     "(apt install libopenmpi-dev openmpi-bin, then build again)\n");
+        return 2;
+    }
+    auto fail = [](int code) { return code; };
+#endif
     try {
         if (cmd == "plot") {  // log files are positional; the rest are options
             std::vector<std::string> logs;
@@ -721,6 +763,8 @@ int main(int argc, char** argv) {
             return cmd_plot(Options(int(rest.size()), rest.data(), 2), logs);
         }
         const Options opts(argc, argv, 2);
+        if (g_group && cmd != "train" && cmd != "eval")
+            throw UsageError("only train and eval run under mpirun, not '" + cmd + "'");
         if (cmd == "train") return cmd_train(opts);
         if (cmd == "eval") return cmd_eval(opts);
         if (cmd == "recommend") return cmd_recommend(opts);
@@ -731,17 +775,17 @@ int main(int argc, char** argv) {
                          "' (train, eval, recommend, info, plot, attention, convert)");
     } catch (const UsageError& e) {  // exit codes: usage and config 2, data / IO / model 1
         std::fprintf(stderr, "seqrec: %s\n(run 'seqrec --help' for usage)\n", e.what());
-        return 2;
+        return fail(2);
     } catch (const ConfigError& e) {
         std::fprintf(stderr, "seqrec: error: %s\n", e.what());
-        return 2;
+        return fail(2);
     } catch (const std::bad_alloc&) {
         std::fprintf(stderr,
                      "seqrec: error: out of memory (the model or data is too large for this "
                      "machine: try a smaller --dim, --maxlen or --batch)\n");
-        return 1;
+        return fail(1);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "seqrec: error: %s\n", e.what());
-        return 1;
+        return fail(1);
     }
 }

@@ -87,8 +87,10 @@ expect_error "bad number" "\-\-epochs = 'ten' is not an integer" "$bin" train --
 expect_error "heads must divide dim" "heads = 3 must divide dim = 50" "$bin" train --heads 3 --epochs 1
 expect_error "unknown option" "unknown option --epoch" "$bin" train --epoch 3
 expect_error "unknown command" "unknown command" "$bin" fly
-expect_error "bad loss" "loss must be bce, ce or bpr" "$bin" train --loss mse --epochs 1
+expect_error "bad loss" "loss must be bce, ce, sampled-ce or bpr" "$bin" train --loss mse --epochs 1
 expect_error "CE on STOSA" "STOSA trains with BPR" "$bin" train --recipe stosa --loss ce --epochs 1
+expect_error "no negatives" "negatives must be >= 1, got 0" "$bin" train --loss sampled-ce --negatives 0 --epochs 1
+expect_error "bad sampler" "sampler must be uniform or popularity" "$bin" train --loss sampled-ce --sampler zipf --epochs 1
 expect_error "TED needs MQSA" "distill ted is MQSA" "$bin" train --recipe rpesa --distill ted --epochs 1
 expect_error "flag of another kind" "pvn is not an option of model kind 'sasrec'" "$bin" train --pvn 0.1 --epochs 1
 expect_error "unknown recipe" "unknown recipe 'sasrek' (known: sasrec, sasrec-ce" "$bin" train --recipe sasrek

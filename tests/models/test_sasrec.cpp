@@ -1,5 +1,5 @@
-// Whole-model gradient checks for SASRec + BCE and + CE (MODELS.md §8.11) and the §11 invariants
-// that concern SASRec (causality, padding, last-slot inference).
+// Whole-model gradient checks for SASRec + BCE, + CE and + sampled CE (MODELS.md §8.11) and the
+// §11 invariants that concern SASRec (causality, padding, last-slot inference).
 #include <doctest/doctest.h>
 
 #include <seqrec/models/sasrec.hpp>
@@ -42,18 +42,26 @@ std::vector<TrainSample> batch_of_windows() {
     return out;
 }
 
+/// Sampled CE's shared negatives for the 9-item model: a repeat (7), targets of several rows
+/// (2, 3), popularity log Q.
+const std::vector<ItemId> kNegatives = {7, 2, 7, 3, 9};
+const NegativeSampling kSampling(NegativeSampler::popularity, 5, {0, 4, 1, 0, 7, 2, 2, 9, 0, 3});
+
 /// All windows in one pack (dropout frozen: the same masks on every call).
 double batch_loss(const SASRec<double>& m, const std::vector<TrainSample>& batch, LossKind kind,
                   SASRec<double>* grad) {
     double targets = 0;
     for (const auto& s : batch) targets += double(s.target.size());
-    return packed_loss(m, batch, small_chunks(kind), 1.0 / targets, grad, 5);
+    ObjectiveSpec spec = small_chunks(kind);
+    spec.negatives = &kNegatives;
+    spec.log_q = &kSampling.log_q();
+    return packed_loss(m, batch, spec, 1.0 / targets, grad, 5);
 }
 
 }  // namespace
 
 TEST_CASE("SASRec + loss: every parameter gradient matches central differences") {
-    for (LossKind kind : {LossKind::bce, LossKind::ce}) {
+    for (LossKind kind : {LossKind::bce, LossKind::ce, LossKind::sampled_ce}) {
         for (double p : {0.0, 0.3}) {
             INFO("loss " << to_string(kind));
             CAPTURE(p);

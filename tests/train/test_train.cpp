@@ -7,6 +7,7 @@
 #include <seqrec/train/trainer.hpp>
 
 #include "support/fixtures.hpp"
+#include "support/thread_process_group.hpp"
 
 using namespace seqrec;
 
@@ -31,7 +32,7 @@ TEST_CASE("same seed gives bit-identical weights and metrics for 1 and 2 threads
     for (int run = 0; run < 2; ++run) {
         set_threads(run + 1);
         auto model = fresh_model(split.num_items);
-        for (LossKind loss : {LossKind::bce, LossKind::ce}) {
+        for (LossKind loss : {LossKind::bce, LossKind::ce, LossKind::sampled_ce}) {
             o.loss = loss;
             Trainer<SASRec<float>>(o).fit(model, split);
         }
@@ -60,62 +61,76 @@ TEST_CASE("training on sequential data beats an untrained model by a wide margin
     CHECK(r.log.size() == std::size_t(r.epochs_run));
 }
 
-namespace {
-/// Sees each step's gradient between the local reduction and the optimiser step.
-struct RecordingReducer final : GradientReducer<float> {
-    long calls = 0;
-    Index n = 0;
-    float scale = 1.0f;
-    double norms = 0.0;  // sum over steps of the L2 norm it hands on
-    void sum(float* data, Index count) override {
-        ++calls;
-        n = count;
-        double sq = 0.0;
-        for (Index i = 0; i < count; ++i) {
-            data[i] *= scale;
-            sq += double(data[i]) * double(data[i]);
+TEST_CASE("data-parallel training over 2 and 3 processes gives one process's weights and metrics") {
+    // Processes are threads here (support/thread_process_group.hpp); tests/cli/mpi_train.sh runs
+    // the same under mpirun. Batches of 16 users in 8 chunks: 3 processes own 2, 3 and 3 chunks,
+    // and the last batch, smaller than 8, leaves some processes without a chunk.
+    const Split split = test::synthetic_split(70, 40);
+    for (LossKind loss : {LossKind::bce, LossKind::ce, LossKind::sampled_ce}) {
+        CAPTURE(to_string(loss));
+        TrainOptions o;
+        o.epochs = 2;
+        o.batch = 16;
+        o.patience = 0;
+        o.loss = loss;
+        o.negatives = 7;
+        o.sampler = NegativeSampler::popularity;
+        o.distill = loss == LossKind::ce;  // the distillation heads travel in the chunks too
+        set_threads(1);
+        auto alone = fresh_model(split.num_items);
+        std::vector<EpochLog> alone_log;
+        TrainHooks h;
+        h.on_epoch = [&](const EpochLog& e) { alone_log.push_back(e); };
+        Trainer<SASRec<float>>(o).fit(alone, split, h);
+        const Metrics test_alone = evaluate(alone, split, true);
+        const auto& want = alone.params();
+        CHECK(alone_log.back().sent_bytes == 0.0);
+        for (int world : {2, 3}) {
+            CAPTURE(world);
+            std::vector<SASRec<float>> models(static_cast<std::size_t>(world), fresh_model(split.num_items));
+            std::vector<std::vector<EpochLog>> logs(static_cast<std::size_t>(world));
+            std::vector<Metrics> tests(static_cast<std::size_t>(world));
+            test::ThreadWorld::run(world, [&](ProcessGroup& g) {
+                const auto r = std::size_t(g.rank());
+                TrainHooks hooks;
+                hooks.group = &g;
+                hooks.on_epoch = [&logs, r](const EpochLog& e) { logs[r].push_back(e); };
+                Trainer<SASRec<float>>(o).fit(models[r], split, hooks);
+                tests[r] = evaluate(models[r], split, true, {}, &g);
+            });
+            for (int r = 0; r < world; ++r) {
+                const auto& got = models[std::size_t(r)].params();
+                CHECK(Eigen::Map<const Vector<float>>(got.data(), got.size()) ==
+                      Eigen::Map<const Vector<float>>(want.data(), want.size()));
+                const auto& log = logs[std::size_t(r)];
+                REQUIRE(log.size() == alone_log.size());
+                for (std::size_t e = 0; e < log.size(); ++e) {
+                    CHECK(log[e].loss == alone_log[e].loss);
+                    CHECK(log[e].grad_norm == alone_log[e].grad_norm);
+                    CHECK(log[e].valid.to_json() == alone_log[e].valid.to_json());
+                    CHECK(log[e].sent_bytes > 0.0);
+                    CHECK(log[e].received_bytes > 0.0);
+                }
+                CHECK(tests[std::size_t(r)].to_json() == test_alone.to_json());
+            }
         }
-        norms += std::sqrt(sq);
     }
-    int rank() const override { return 0; }
-    int world() const override { return 1; }
-};
-}  // namespace
+}
 
-TEST_CASE("the gradient reducer runs once per step on the flat gradient, before Adam") {
-    set_threads(2);
-    const Split split = test::synthetic_split(64, 40);
-    TrainOptions o;
-    o.epochs = 1;
-    o.batch = 16;
-    o.patience = 0;
-    std::vector<EpochLog> seen;
-    RecordingReducer reducer;
-    TrainHooks hooks;
-    hooks.reducer = &reducer;
-    hooks.on_epoch = [&](const EpochLog& e) { seen.push_back(e); };
+TEST_CASE("sharded evaluation equals one process's, sampled or full, for any number of shards") {
+    const Split split = test::synthetic_split(150, 50);  // 3 blocks of 64 users: 4 shards idle one
     auto model = fresh_model(split.num_items);
-    auto plain = model;
-    Trainer<SASRec<float>>(o).fit(model, split, hooks);
-    Index trainable = 0;
-    for (const auto& s : split.train) trainable += s.size() >= 2 ? 1 : 0;
-    CHECK(reducer.calls == (trainable + 15) / 16);
-    CHECK(reducer.n == model.params().size());
-    REQUIRE(seen.size() == 1);
-    CHECK(seen[0].validated);
-    CHECK(seen[0].valid.users > 0);
-    // The epoch's gradient norm is the mean over its steps of the norm after the reducer.
-    CHECK(seen[0].grad_norm > 0.0);
-    CHECK(seen[0].grad_norm ==
-          doctest::Approx(reducer.norms / double(reducer.calls)).epsilon(1e-5));
-
-    // A reducer that zeroes the gradient leaves the weights where they were (Adam on g = 0
-    // with no decay does not move): it sits between the reduction and the step.
-    reducer.scale = 0.0f;
-    auto frozen = plain;
-    Trainer<SASRec<float>>(o).fit(frozen, split, hooks);
-    const auto& a = frozen.params();
-    const auto& b = plain.params();
-    CHECK(Eigen::Map<const Vector<float>>(a.data(), a.size()) ==
-          Eigen::Map<const Vector<float>>(b.data(), b.size()));
+    for (bool sampled : {false, true}) {
+        EvalOptions e;
+        e.sampled = sampled;
+        e.negatives = 20;
+        const Metrics want = evaluate(model, split, false, e);
+        for (int world : {2, 3, 4}) {
+            std::vector<Metrics> got(static_cast<std::size_t>(world));
+            test::ThreadWorld::run(world, [&](ProcessGroup& g) {
+                got[std::size_t(g.rank())] = evaluate(model, split, false, e, &g);
+            });
+            for (const auto& m : got) CHECK(m.to_json() == want.to_json());
+        }
+    }
 }

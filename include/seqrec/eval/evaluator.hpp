@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "seqrec/core/parallel.hpp"
+#include "seqrec/core/process_group.hpp"
 #include "seqrec/core/rng.hpp"
 #include "seqrec/data/sampler.hpp"
 #include "seqrec/data/split.hpp"
@@ -104,17 +105,21 @@ struct EvalWorkspace {
     std::vector<PerThread> threads;
     std::vector<Index> users;
     std::vector<long> ranks;
+    std::vector<std::int64_t> shared;  // sharded: every process's ranks, summed
     Metrics metrics;
 };
 
 /// Metrics over the validation (test = false) or test targets, into ws.metrics. Parallel over
 /// fixed blocks of users; each user writes only its own rank and ranks are averaged in user
-/// order, so the result does not depend on the thread count.
+/// order, so the result does not depend on the thread count. With a `group` of processes, each
+/// scores its own contiguous share of the blocks and the integer ranks are summed across them
+/// (each user's slot is non-zero on exactly one process): the same metrics, exactly.
 template <typename Model>
 const Metrics& evaluate(const Model& model, const Split& split, bool test, const EvalOptions& opt,
-                        EvalWorkspace<Model>& ws) {
+                        EvalWorkspace<Model>& ws, ProcessGroup* group = nullptr) {
     evaluation_users(split, opt, ws.users);
-    ws.ranks.assign(ws.users.size(), kMissRank);
+    const bool sharded = group && group->world() > 1;
+    ws.ranks.assign(ws.users.size(), sharded ? 0 : kMissRank);
     if (ws.threads.size() < std::size_t(max_threads()))
         ws.threads.resize(std::size_t(max_threads()));
     // Size every thread's buffers for the longest history and a full block up front: which
@@ -143,7 +148,10 @@ const Metrics& evaluate(const Model& model, const Split& split, bool test, const
     });
     const auto num_users = std::ptrdiff_t(ws.users.size());
     const std::ptrdiff_t blocks = (num_users + kEvalBlock - 1) / kEvalBlock;
-    parallel_for(blocks, 1, [&](std::ptrdiff_t b) {
+    const auto mine = sharded ? owned_range(Index(blocks), group->rank(), group->world())
+                              : std::pair<Index, Index>(0, Index(blocks));
+    parallel_for(std::ptrdiff_t(mine.second - mine.first), 1, [&](std::ptrdiff_t i) {
+        const std::ptrdiff_t b = std::ptrdiff_t(mine.first) + i;
         auto& w = ws.threads[std::size_t(thread_index())];
         const std::ptrdiff_t first = b * kEvalBlock;
         const Index count = Index(std::min<std::ptrdiff_t>(kEvalBlock, num_users - first));
@@ -174,15 +182,21 @@ const Metrics& evaluate(const Model& model, const Split& split, bool test, const
             }
         }
     });
+    if (sharded) {
+        ws.shared.assign(ws.ranks.begin(), ws.ranks.end());
+        group->sum(ws.shared.data(), Index(ws.shared.size()));
+        ws.ranks.assign(ws.shared.begin(), ws.shared.end());
+    }
     metrics_from_ranks(ws.ranks, ws.metrics);
     return ws.metrics;
 }
 
 /// One-off evaluation with its own workspace.
 template <typename Model>
-Metrics evaluate(const Model& model, const Split& split, bool test, const EvalOptions& opt = {}) {
+Metrics evaluate(const Model& model, const Split& split, bool test, const EvalOptions& opt = {},
+                 ProcessGroup* group = nullptr) {
     EvalWorkspace<Model> ws;
-    return evaluate(model, split, test, opt, ws);
+    return evaluate(model, split, test, opt, ws, group);
 }
 
 }  // namespace seqrec

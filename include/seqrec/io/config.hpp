@@ -36,6 +36,8 @@ inline nlohmann::json to_json(const TrainOptions& t) {
     return {{"epochs", t.epochs},
             {"batch", t.batch},
             {"loss", to_string(t.loss)},
+            {"negatives", t.negatives},
+            {"sampler", to_string(t.sampler)},
             {"lr", t.adam.lr},
             {"beta1", t.adam.beta1},
             {"beta2", t.adam.beta2},
@@ -79,6 +81,9 @@ inline TrainOptions train_options_from_json(const nlohmann::json& j, TrainOption
         get("epochs", t.epochs);
         get("batch", t.batch);
         if (j.contains("loss")) t.loss = parse_loss(j["loss"].get<std::string>());
+        get("negatives", t.negatives);
+        if (j.contains("sampler"))
+            t.sampler = parse_negative_sampler(j["sampler"].get<std::string>());
         get("lr", t.adam.lr);
         get("beta1", t.adam.beta1);
         get("beta2", t.adam.beta2);

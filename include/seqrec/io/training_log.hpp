@@ -25,6 +25,10 @@ inline nlohmann::ordered_json epoch_log_json(const EpochLog& e) {
     j["train_seconds"] = e.train_seconds;
     j["seconds"] = e.seconds;
     j["sequences_per_second"] = e.sequences_per_second;
+    if (e.sent_bytes > 0.0 || e.received_bytes > 0.0) {  // several processes
+        j["sent_bytes"] = e.sent_bytes;
+        j["received_bytes"] = e.received_bytes;
+    }
     if (e.validated) {
         j["valid"] = e.valid.to_json();
         j["valid_metric"] = e.valid_metric;

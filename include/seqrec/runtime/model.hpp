@@ -47,8 +47,10 @@ public:
     /// (train/trainer.hpp), for save() to write.
     virtual TrainResult fit(const Split& split, const TrainOptions& opt,
                             const TrainHooks& hooks = {}, TrainState<float>* state = nullptr) = 0;
-    /// Validation (test = false) or test metrics; const and thread-safe.
-    virtual Metrics evaluate(const Split& split, bool test, const EvalOptions& opt) const = 0;
+    /// Validation (test = false) or test metrics; const and thread-safe. With a `group`, a
+    /// collective: every process calls it and scores its share (eval/evaluator.hpp).
+    virtual Metrics evaluate(const Split& split, bool test, const EvalOptions& opt,
+                             ProcessGroup* group = nullptr) const = 0;
     /// Scratch for `answer`, sized for full windows: one per concurrent caller.
     virtual std::unique_ptr<ServeWorkspace> make_serve_workspace() const = 0;
     /// Answers requests[0, count) into out[0, count) on the calling thread (serve/recommender.hpp),

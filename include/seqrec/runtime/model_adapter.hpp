@@ -49,8 +49,9 @@ public:
         check_training(opt);
         return Trainer<M>(opt).fit(model_, split, hooks, float_state(state));
     }
-    Metrics evaluate(const Split& split, bool test, const EvalOptions& opt) const override {
-        return seqrec::evaluate(model_, split, test, opt);
+    Metrics evaluate(const Split& split, bool test, const EvalOptions& opt,
+                     ProcessGroup* group) const override {
+        return seqrec::evaluate(model_, split, test, opt, group);
     }
     std::unique_ptr<ServeWorkspace> make_serve_workspace() const override {
         auto ws = std::make_unique<typename Recommender<M>::Workspace>();

@@ -13,24 +13,39 @@
 #include "seqrec/losses/bpr.hpp"
 #include "seqrec/losses/cross_entropy.hpp"
 #include "seqrec/losses/distillation.hpp"
+#include "seqrec/losses/sampled_softmax.hpp"
 #include "seqrec/models/sasrec.hpp"
 #include "seqrec/models/stosa.hpp"
 
 namespace seqrec {
 
-enum class LossKind { bce, ce, bpr };
+/// sampled_ce: softmax CE over the target and K negatives shared by the batch
+/// (losses/sampled_softmax.hpp), for catalogues where full CE is too slow.
+enum class LossKind { bce, ce, bpr, sampled_ce };
 
 inline LossKind parse_loss(const std::string& s) {
     if (s == "bce") return LossKind::bce;
     if (s == "ce") return LossKind::ce;
+    if (s == "sampled-ce") return LossKind::sampled_ce;
     if (s == "bpr" || s == "bpr+pvn") return LossKind::bpr;
-    throw ConfigError("loss must be bce, ce or bpr, got '" + s + "'");
+    throw ConfigError("loss must be bce, ce, sampled-ce or bpr, got '" + s + "'");
 }
 inline const char* to_string(LossKind k) {
-    return k == LossKind::bce ? "bce" : k == LossKind::ce ? "ce" : "bpr+pvn";
+    switch (k) {
+        case LossKind::bce:
+            return "bce";
+        case LossKind::ce:
+            return "ce";
+        case LossKind::sampled_ce:
+            return "sampled-ce";
+        default:
+            return "bpr+pvn";
+    }
 }
-/// True when the loss needs one sampled negative per target.
-inline bool needs_negatives(LossKind k) { return k != LossKind::ce; }
+/// True when the loss needs one sampled negative per target (its own, per window).
+inline bool needs_negatives(LossKind k) { return k == LossKind::bce || k == LossKind::bpr; }
+/// True when the loss scores packed rows against the item table (full or sampled softmax).
+inline bool is_softmax(LossKind k) { return k == LossKind::ce || k == LossKind::sampled_ce; }
 
 /// Graph distillation added to the objective (TED for MQSA, CAD for RPESA; MODELS.md 6.7, 7.4).
 struct Distillation {
@@ -40,11 +55,14 @@ struct Distillation {
 };
 
 /// What a model is trained on. `kd` is optional. `chunks`: the fixed row blocks and item chunks
-/// of the item-table losses (full CE, distillation).
+/// of the item-table losses (full CE, distillation). Sampled CE: the batch's shared negatives
+/// and log Q (losses/sampled_softmax.hpp).
 struct ObjectiveSpec {
     LossKind loss = LossKind::bce;
     const Distillation* kd = nullptr;
     SoftmaxChunks chunks;
+    const std::vector<ItemId>* negatives = nullptr;
+    const std::vector<double>* log_q = nullptr;
 
     ObjectiveSpec() = default;
     explicit ObjectiveSpec(LossKind l, const Distillation* k = nullptr, SoftmaxChunks c = {})
@@ -76,6 +94,7 @@ struct ObjectiveWorkspace {
     using T = typename Model::Scalar;
     typename Model::Cache cache;
     CrossEntropyWorkspace<T> ce;
+    SampledSoftmaxWorkspace<T> sampled;
     DistillationWorkspace<T> kd;
     BprWorkspace<T> bpr;
     Buffer<T> dout, dsigma;  // dL/d(last representations); STOSA: dmu, dsigma
@@ -103,7 +122,9 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
     const Distillation* kd = spec.kd && spec.kd->teacher ? spec.kd : nullptr;
     const auto& E = model.output_items();
     Param<T>* dE = grad ? &grad->output_items() : nullptr;
-    const bool packed = spec.loss == LossKind::ce;
+    const bool packed = is_softmax(spec.loss);
+    SEQREC_CHECK(spec.loss != LossKind::sampled_ce || (spec.negatives && spec.log_q),
+                 ConfigError, "loss sampled-ce needs the batch's negatives and log Q");
     const Index d = model.config.dim;
     double value = 0.0;
     if (kd) ws.kd.clear(d);
@@ -124,8 +145,11 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
         if (kd) distillation_add_heads(E, s.input, rng ? kd->dropout : 0.0, rng, ws.kd);
     }
     if (packed) {
-        value +=
-            cross_entropy_loss(ws.rows, E, ws.targets, scale, ws.drows, dE, ws.ce, spec.chunks);
+        value += spec.loss == LossKind::ce
+                     ? cross_entropy_loss(ws.rows, E, ws.targets, scale, ws.drows, dE, ws.ce,
+                                          spec.chunks)
+                     : sampled_softmax_loss(ws.rows, E, ws.targets, *spec.negatives,
+                                            *spec.log_q, scale, ws.drows, dE, ws.sampled);
         Index off = 0;
         for (std::size_t i = 0; grad && i < count; ++i) {
             const TrainSample& s = sample(i, stream);

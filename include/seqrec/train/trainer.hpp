@@ -1,6 +1,8 @@
 /// \file train/trainer.hpp
 /// Mini-batch training with OpenMP over the windows of a batch, early stopping on a validation
-/// metric and restoring the best weights (MODELS.md §1.3, §1.11).
+/// metric and restoring the best weights (MODELS.md §1.3, §1.11); optionally data-parallel over
+/// processes (TrainHooks::group): each computes its own chunks of every batch, the chunk
+/// gradients are exchanged, and every process sums them in chunk order and takes the same step.
 ///
 /// Determinism: a batch is cut into `chunks` fixed ranges of windows; each chunk accumulates its
 /// gradients into its own buffer in window order, and buffers are summed in chunk order. Random
@@ -21,7 +23,8 @@
 #include "seqrec/optim/adam.hpp"
 #include "seqrec/train/early_stopping.hpp"
 #include "seqrec/train/objective.hpp"
-#include "seqrec/train/reducer.hpp"
+#include "seqrec/train/gradient_exchange.hpp"
+#include "seqrec/core/process_group.hpp"
 #include "seqrec/train/train_state.hpp"
 
 namespace seqrec {
@@ -30,6 +33,8 @@ struct TrainOptions {
     Index epochs = 200;
     Index batch = 128;
     LossKind loss = LossKind::bce;
+    Index negatives = 256;  ///< sampled-ce: K negatives shared by each batch
+    NegativeSampler sampler = NegativeSampler::uniform;  ///< sampled-ce: how they are drawn
     AdamOptions adam;
     std::uint64_t seed = 42;
     Index patience = 20;             ///< epochs without improvement before stopping; 0 = off
@@ -46,6 +51,8 @@ struct TrainOptions {
         SEQREC_CHECK(batch >= 1, ConfigError, "batch must be >= 1");
         SEQREC_CHECK(patience >= 0 && eval_every >= 1 && chunks >= 1, ConfigError,
                      "patience must be >= 0, eval_every and chunks >= 1");
+        SEQREC_CHECK(negatives >= 1, ConfigError,
+                     "negatives must be >= 1, got " + std::to_string(negatives));
         check_metric_name(metric);
         adam.check();
     }
@@ -58,6 +65,8 @@ struct EpochLog {
     /// Mean over the epoch's steps of the global gradient's L2 norm (after the cross-process
     /// sum, before the optimiser step).
     double grad_norm = 0.0;
+    /// Bytes of chunk gradients this process sent and received in the epoch (0 in one process).
+    double sent_bytes = 0.0, received_bytes = 0.0;
     double train_seconds = 0.0;  ///< the training pass only
     double seconds = 0.0;        ///< training and validation
     double sequences_per_second = 0.0;
@@ -71,9 +80,9 @@ struct EpochLog {
 /// Callbacks of a training run: the library reports progress through them and never prints.
 struct TrainHooks {
     std::function<void(const EpochLog&)> on_epoch;
-    /// Sums each step's gradient across processes before the optimiser step; nullptr = one
-    /// process. (float: the models train in float.)
-    GradientReducer<float>* reducer = nullptr;
+    /// The processes of a data-parallel run (core/process_group.hpp); nullptr = this one.
+    /// Every process calls fit with the same model, data and options.
+    ProcessGroup* group = nullptr;
 };
 
 struct TrainResult {
@@ -99,6 +108,7 @@ public:
         double total = 0.0;
         Index batches = 0;
         norm_sum_ = 0.0;
+        sent_bytes_ = received_bytes_ = 0.0;
         for (std::size_t start = 0; start < order_.size(); start += std::size_t(opt_.batch)) {
             const std::size_t end = std::min(order_.size(), start + std::size_t(opt_.batch));
             total += train_step(model, split, epoch, order_.data() + start, end - start, adam);
@@ -119,16 +129,15 @@ public:
         prepare(model, split);
         const double loss = train_batch(model, split, epoch, users, count);
         auto& g = grads_[0].params();
-        if (reducer_) reducer_->sum(g.data(), g.size());
         norm_sum_ +=
             std::sqrt(double(Eigen::Map<const Vector<T>>(g.data(), g.size()).squaredNorm()));
         adam.step(model, grads_[0]);
         return loss;
     }
 
-    /// Sums every step's gradient across processes (see train/reducer.hpp); nullptr = none.
-    /// fit() sets it from its hooks.
-    void set_reducer(GradientReducer<T>* r) { reducer_ = r; }
+    /// Trains as one of the processes of `g` (nullptr or a group of one: alone). fit() sets it
+    /// from its hooks.
+    void set_group(ProcessGroup* g) { group_ = g && g->world() > 1 ? g : nullptr; }
 
     /// Per-split set-up (training users, their seen items, the distillation teacher) and every
     /// per-thread workspace sized for the longest window. Called by the methods above; call it
@@ -148,6 +157,16 @@ public:
         chunk_loss_.assign(std::size_t(opt_.chunks), 0.0);
         check_objective(model.config, opt_.loss, opt_.distill);
         distill_setup(model, split);
+        if (opt_.loss == LossKind::sampled_ce) {  // popularity from the training sequences
+            std::vector<Index> counts(std::size_t(split.num_items) + 1, 0);
+            for (const auto& seq : split.train)
+                for (ItemId i : seq) ++counts[std::size_t(i)];
+            sampling_ = NegativeSampling(opt_.sampler, opt_.negatives, counts);
+            Rng first({opt_.seed, 0x5A3Du});
+            sampling_.draw(first, batch_negatives_);  // what reserve_workspaces runs with
+            spec_.negatives = &batch_negatives_;
+            spec_.log_q = &sampling_.log_q();
+        }
         ws_.resize(std::size_t(max_threads()));
         samples_.resize(std::size_t(max_threads()));
         reserve_workspaces(model, split);
@@ -158,11 +177,7 @@ public:
     /// epoch (before hooks.on_epoch, which may save it) `state` holds what resuming needs.
     TrainResult fit(Model& model, const Split& split, const TrainHooks& hooks = {},
                     TrainState<T>* state = nullptr) {
-        if constexpr (std::is_same<T, float>::value)
-            set_reducer(hooks.reducer);
-        else
-            SEQREC_CHECK(!hooks.reducer, ConfigError,
-                         "TrainHooks::reducer sums float gradients; this model trains in double");
+        set_group(hooks.group);
         TrainResult res;
         Adam<T> adam(opt_.adam);
         EarlyStopping stopper(opt_.metric, opt_.patience);
@@ -195,12 +210,14 @@ public:
             e.epoch = epoch;
             e.loss = train_epoch(model, split, epoch, adam);
             e.grad_norm = epoch_grad_norm_;
+            e.sent_bytes = sent_bytes_;
+            e.received_bytes = received_bytes_;
             e.train_seconds = seconds_since(t0);
             e.sequences_per_second = double(users_.size()) / e.train_seconds;
             res.epochs_run = epoch;
             if (epoch % opt_.eval_every == 0 || epoch == opt_.epochs) {
                 e.validated = true;
-                e.valid = evaluate(model, split, false, opt_.eval, eval_ws_);
+                e.valid = evaluate(model, split, false, opt_.eval, eval_ws_, group_);
                 e.valid_metric = e.valid.get(opt_.metric);
                 e.best = stopper.update(epoch, e.valid, opt_.eval_every);
                 if (e.best) {
@@ -283,12 +300,18 @@ private:
             targets += std::min<Index>(Index(split.train[std::size_t(order[i])].size()) - 1,
                                        model.maxlen());
         const T scale = T(1.0 / double(std::max<Index>(targets, 1)));
+        if (opt_.loss == LossKind::sampled_ce) {  // one set per batch, keyed by its first user
+            Rng draw({opt_.seed, std::uint64_t(epoch), 0x5A3Du, std::uint64_t(order[0])});
+            sampling_.draw(draw, batch_negatives_);
+        }
         const std::size_t C = std::min<std::size_t>(std::size_t(opt_.chunks), B);
+        const auto mine = group_ ? owned_range(Index(C), group_->rank(), group_->world())
+                                 : std::pair<Index, Index>(0, Index(C));
         std::fill(chunk_loss_.begin(), chunk_loss_.end(), 0.0);
         parallel_for(std::ptrdiff_t(opt_.chunks), 1, [&](std::ptrdiff_t c) {
             Model& g = grads_[std::size_t(c)];
             g.params().set_zero();
-            if (std::size_t(c) >= C) return;
+            if (c < mine.first || c >= mine.second) return;  // past the batch, or another's
             const std::size_t tid = std::size_t(thread_index());
             auto& ws = ws_[tid];
             TrainSample& s = samples_[tid];
@@ -309,10 +332,39 @@ private:
                 &rng, spec_, scale, &g, ws);
             chunk_loss_[std::size_t(c)] = loss;
         });
+        if (group_) exchange_chunks(C);
         reduce_grads();
         double total = 0.0;
         for (double l : chunk_loss_) total += l;
         return total;
+    }
+
+    /// Sends this process's chunks (gradient and loss) to every other and fills in theirs, so
+    /// every process holds all C chunks, bit for bit as if it had computed them.
+    void exchange_chunks(std::size_t C) {
+        const int world = group_->world(), me = group_->rank();
+        const auto mine = owned_range(Index(C), me, world);
+        send_.clear();
+        for (Index c = mine.first; c < mine.second; ++c) {
+            const auto& g = grads_[std::size_t(c)].params();
+            encode_gradient(g.data(), g.size(), send_, block_ids_);
+            detail::put(send_, &chunk_loss_[std::size_t(c)], 1);
+        }
+        group_->all_gather(send_, recv_, offsets_);
+        sent_bytes_ += double(send_.size()) * double(world - 1);
+        received_bytes_ += double(recv_.size() - send_.size());
+        for (int r = 0; r < world; ++r) {
+            if (r == me) continue;
+            const char* p = recv_.data() + offsets_[std::size_t(r)];
+            const char* end = recv_.data() + offsets_[std::size_t(r) + 1];
+            const auto theirs = owned_range(Index(C), r, world);
+            for (Index c = theirs.first; c < theirs.second; ++c) {
+                auto& g = grads_[std::size_t(c)].params();
+                decode_gradient(p, end, g.data(), g.size(), block_ids_);
+                detail::take(p, end, &chunk_loss_[std::size_t(c)], 1);
+            }
+            SEQREC_CHECK(p == end, DataError, "gradient exchange: a message has extra bytes");
+        }
     }
 
     /// grads_[0] += grads_[c] for c = 1.., element by element in chunk order, over the flat arenas.
@@ -339,7 +391,13 @@ private:
     TransitionTeacher teacher_;
     Distillation kd_;
     ObjectiveSpec spec_;
-    GradientReducer<T>* reducer_ = nullptr;
+    NegativeSampling sampling_;
+    std::vector<ItemId> batch_negatives_;
+    ProcessGroup* group_ = nullptr;
+    std::vector<char> send_, recv_;
+    std::vector<std::size_t> offsets_;
+    std::vector<std::uint32_t> block_ids_;
+    double sent_bytes_ = 0.0, received_bytes_ = 0.0;
     double norm_sum_ = 0.0, epoch_grad_norm_ = 0.0;
 };
 
