@@ -1,12 +1,14 @@
 // Does packing a batch's windows into one matrix speed up the row-wise products? (issue #10)
 // Times the three products of a Linear layer (forward y = x W, input gradient dx += dy W^T,
 // weight gradient dW += x^T dy) run per window on L x d slices, against the same products run
-// once on the packed (windows * L) x d matrix, and prints GFLOP/s side by side. Same kernels as
-// layers/linear.hpp (Eigen, single-threaded).
+// once on the packed (windows * L) x d matrix, and prints GFLOP/s side by side. The calls
+// layers/linear.hpp makes (kernels/gemm.hpp: Eigen's kernels with reused packing memory; plain
+// Eigen products allocate a packing block per call once it passes 128 KiB, which at d = 64 and
+// a few thousand packed rows made the weight gradient 5x slower), single-threaded.
 //   bench_packing [--windows 16] [--length 150] [--dim 50] [--repeats 200]
-#include <Eigen/Core>
 #include <chrono>
 #include <cstdio>
+#include <seqrec/kernels/gemm.hpp>
 
 #include "support/args.hpp"
 #include "support/guarded_main.hpp"
@@ -40,23 +42,28 @@ int main(int argc, char** argv) {
             const char* what;
             double per_window, packed;
         } rows[3];
+        using seqrec::gemm_add;
+        using seqrec::gemm_assign;
         rows[0] = {"forward  y = x W", seconds_per_call(repeats, [&] {
-                       for (long w = 0; w < W; ++w)
-                           Y.middleRows(w * L, L).noalias() = X.middleRows(w * L, L) * Wt;
+                       for (long w = 0; w < W; ++w) {
+                           auto y = Y.middleRows(w * L, L);
+                           gemm_assign(y, X.middleRows(w * L, L), Wt);
+                       }
                    }),
-                   seconds_per_call(repeats, [&] { Y.noalias() = X * Wt; })};
+                   seconds_per_call(repeats, [&] { gemm_assign(Y, X, Wt); })};
         rows[1] = {"input    dx += dy W^T", seconds_per_call(repeats, [&] {
-                       for (long w = 0; w < W; ++w)
-                           dX.middleRows(w * L, L).noalias() +=
-                               G.middleRows(w * L, L) * Wt.transpose();
+                       for (long w = 0; w < W; ++w) {
+                           auto dx = dX.middleRows(w * L, L);
+                           gemm_add(dx, G.middleRows(w * L, L), Wt.transpose());
+                       }
                    }),
-                   seconds_per_call(repeats, [&] { dX.noalias() += G * Wt.transpose(); })};
+                   seconds_per_call(repeats, [&] { gemm_add(dX, G, Wt.transpose()); })};
         rows[2] = {"weight   dW += x^T dy", seconds_per_call(repeats, [&] {
                        for (long w = 0; w < W; ++w)
-                           dW.noalias() +=
-                               X.middleRows(w * L, L).transpose() * G.middleRows(w * L, L);
+                           gemm_add(dW, X.middleRows(w * L, L).transpose(),
+                                    G.middleRows(w * L, L));
                    }),
-                   seconds_per_call(repeats, [&] { dW.noalias() += X.transpose() * G; })};
+                   seconds_per_call(repeats, [&] { gemm_add(dW, X.transpose(), G); })};
         std::printf("%ld windows of %ld rows, d = %ld, 1 thread\n", W, L, d);
         std::printf("| product | per window GFLOP/s | packed GFLOP/s | packed / per window |\n");
         std::printf("|---|---:|---:|---:|\n");
