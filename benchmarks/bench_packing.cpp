@@ -44,25 +44,31 @@ int main(int argc, char** argv) {
         } rows[3];
         using seqrec::gemm_add;
         using seqrec::gemm_assign;
-        rows[0] = {"forward  y = x W", seconds_per_call(repeats, [&] {
-                       for (long w = 0; w < W; ++w) {
-                           auto y = Y.middleRows(w * L, L);
-                           gemm_assign(y, X.middleRows(w * L, L), Wt);
-                       }
-                   }),
+        rows[0] = {"forward  y = x W",
+                   seconds_per_call(repeats,
+                                    [&] {
+                                        for (long w = 0; w < W; ++w) {
+                                            auto y = Y.middleRows(w * L, L);
+                                            gemm_assign(y, X.middleRows(w * L, L), Wt);
+                                        }
+                                    }),
                    seconds_per_call(repeats, [&] { gemm_assign(Y, X, Wt); })};
-        rows[1] = {"input    dx += dy W^T", seconds_per_call(repeats, [&] {
-                       for (long w = 0; w < W; ++w) {
-                           auto dx = dX.middleRows(w * L, L);
-                           gemm_add(dx, G.middleRows(w * L, L), Wt.transpose());
-                       }
-                   }),
+        rows[1] = {"input    dx += dy W^T",
+                   seconds_per_call(repeats,
+                                    [&] {
+                                        for (long w = 0; w < W; ++w) {
+                                            auto dx = dX.middleRows(w * L, L);
+                                            gemm_add(dx, G.middleRows(w * L, L), Wt.transpose());
+                                        }
+                                    }),
                    seconds_per_call(repeats, [&] { gemm_add(dX, G, Wt.transpose()); })};
-        rows[2] = {"weight   dW += x^T dy", seconds_per_call(repeats, [&] {
-                       for (long w = 0; w < W; ++w)
-                           gemm_add(dW, X.middleRows(w * L, L).transpose(),
-                                    G.middleRows(w * L, L));
-                   }),
+        rows[2] = {"weight   dW += x^T dy",
+                   seconds_per_call(repeats,
+                                    [&] {
+                                        for (long w = 0; w < W; ++w)
+                                            gemm_add(dW, X.middleRows(w * L, L).transpose(),
+                                                     G.middleRows(w * L, L));
+                                    }),
                    seconds_per_call(repeats, [&] { gemm_add(dW, X.transpose(), G); })};
         std::printf("%ld windows of %ld rows, d = %ld, 1 thread\n", W, L, d);
         std::printf("| product | per window GFLOP/s | packed GFLOP/s | packed / per window |\n");
