@@ -2,11 +2,14 @@
 /// Evaluates a model on the validation or test targets of a leave-one-out split (MODELS.md §9).
 /// Users are scored in fixed blocks of kEvalBlock: each user's query row, then one GEMM of the
 /// block against the item table (kernels/item_scores.hpp), then each user's rank.
+/// A catalogue larger than EvalOptions::item_chunk is streamed in item chunks (rank_streamed).
 /// A model here is anything with `Scalar`, `Cache`, `maxlen()`, `query_dim()` and const,
-/// thread-safe `query(history, row, cache)` and `score_queries(Q, S, cache)` (models/sasrec.hpp).
+/// thread-safe `query(history, row, cache)` and `score_queries(Q, lo, width, S, cache)` (items
+/// lo+1..lo+width; models/sasrec.hpp).
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -27,7 +30,16 @@ struct EvalOptions {
     Index negatives = 100;
     std::uint64_t seed = 2024;  ///< sampled negatives and user subset; same for every model
     Index max_users = 0;        ///< 0 = every evaluated user; else a seeded random subset
+    /// Items scored at a time (rounded up to a multiple of kScoreRowAlign). A larger catalogue
+    /// is streamed through in chunks, so memory stays kEvalBlock x item_chunk scores per thread
+    /// for any number of items; ranks and metrics are exactly those of the unchunked pass.
+    Index item_chunk = 65536;
 };
+/// opt.item_chunk rounded up to whole score panels (a multiple of kScoreRowAlign).
+inline Index eval_item_chunk(const EvalOptions& opt) {
+    const Index c = std::max<Index>(opt.item_chunk, 1);
+    return (c + kScoreRowAlign - 1) / kScoreRowAlign * kScoreRowAlign;
+}
 
 /// Candidates for sampled evaluation: up to `count` distinct items outside history and target,
 /// written into `out` (`chosen` is sorted scratch for distinctness; both keep their capacity).
@@ -90,6 +102,77 @@ void invalidate_cache(Cache&, long) {}
 /// Users per scoring block: one GEMM per block; fixed, so results do not depend on threads.
 inline constexpr Index kEvalBlock = 64;
 
+/// The ranks of a block of users whose query rows are in w.queries, streaming the catalogue
+/// through in item chunks: a first pass scores the chunks that hold a target (for the target's
+/// score), a second counts, chunk by chunk, the candidates scoring at least as high. Chunks start
+/// at multiples of kScoreRowAlign, so every score has the bits of the unchunked block's and the
+/// ranks equal full_rank's / sampled_rank's. Costs up to twice the scoring GEMMs.
+template <typename Model, typename PerThread>
+void rank_streamed(const Model& model, const Split& split, bool test, const EvalOptions& opt,
+                   const Index* users, Index count, PerThread& w, long* ranks) {
+    const Index N = split.num_items, chunk = eval_item_chunk(opt);
+    const Index chunks = (N + chunk - 1) / chunk;
+    const auto target_of = [&](Index j) {
+        const auto u = std::size_t(users[j]);
+        return test ? split.test[u] : split.valid[u];
+    };
+    w.excluded.resize(std::size_t(kEvalBlock));
+    w.target_score.assign(std::size_t(count), std::nan(""));
+    w.count.assign(std::size_t(count), 0);
+    w.target_chunks.clear();
+    for (Index j = 0; j < count; ++j) {  // what each user's rank counts over
+        auto& ex = w.excluded[std::size_t(j)];
+        if (opt.sampled) {  // the candidates, as the unstreamed pass draws them
+            sorted_unique(w.histories[std::size_t(j)], w.sorted);
+            Rng rng({opt.seed, std::uint64_t(users[j]), test ? 1u : 0u});
+            sample_eval_negatives(w.sorted, target_of(j), N, opt.negatives, rng, ex, w.chosen);
+            std::sort(ex.begin(), ex.end());  // duplicates impossible: candidates are distinct
+        } else {
+            sorted_unique(w.histories[std::size_t(j)], ex);
+        }
+        w.target_chunks.push_back((Index(target_of(j)) - 1) / chunk);
+    }
+    std::sort(w.target_chunks.begin(), w.target_chunks.end());
+    w.target_chunks.erase(std::unique(w.target_chunks.begin(), w.target_chunks.end()),
+                          w.target_chunks.end());
+    for (Index c : w.target_chunks) {  // pass 1: the targets' scores
+        const Index lo = c * chunk, width = std::min(chunk, N - lo);
+        model.score_queries(w.queries, lo, width, w.scores, w.cache);
+        for (Index j = 0; j < count; ++j)
+            if ((Index(target_of(j)) - 1) / chunk == c)
+                w.target_score[std::size_t(j)] = double(w.scores(j, Index(target_of(j)) - lo));
+    }
+    for (Index c = 0; c < chunks; ++c) {  // pass 2: count, chunk by chunk
+        const Index lo = c * chunk, width = std::min(chunk, N - lo);
+        model.score_queries(w.queries, lo, width, w.scores, w.cache);
+        for (Index j = 0; j < count; ++j) {
+            const auto st = static_cast<typename Model::Scalar>(w.target_score[std::size_t(j)]);
+            const auto& ex = w.excluded[std::size_t(j)];
+            const auto s = w.scores.row(j);
+            const auto first = std::lower_bound(ex.begin(), ex.end(), ItemId(lo + 1));
+            const auto last = std::upper_bound(first, ex.end(), ItemId(lo + width));
+            long& n = w.count[std::size_t(j)];
+            if (opt.sampled) {  // candidates in this chunk at least as high
+                for (auto it = first; it != last; ++it) n += s(Index(*it) - lo) >= st ? 1 : 0;
+            } else {  // every item in the chunk at least as high; history items score -inf
+                constexpr auto minus_inf = -std::numeric_limits<typename Model::Scalar>::infinity();
+                for (Index i = 1; i <= width; ++i) n += s(i) >= st ? 1 : 0;
+                for (auto it = first; it != last; ++it)
+                    n += (minus_inf >= st ? 1 : 0) - (s(Index(*it) - lo) >= st ? 1 : 0);
+            }
+        }
+    }
+    for (Index j = 0; j < count; ++j) {
+        const ItemId y = target_of(j);
+        const auto& ex = w.excluded[std::size_t(j)];
+        const bool in_history = !opt.sampled && std::binary_search(ex.begin(), ex.end(), y);
+        if (in_history || std::isnan(w.target_score[std::size_t(j)]))
+            ranks[j] = kMissRank;
+        else  // full: the target counted itself
+            ranks[j] = opt.sampled ? w.count[std::size_t(j)] : w.count[std::size_t(j)] - 1;
+    }
+}
+
 /// Everything an evaluation pass needs, kept across passes (the trainer validates every epoch):
 /// after the first pass over a split, a pass allocates nothing.
 template <typename Model>
@@ -101,6 +184,11 @@ struct EvalWorkspace {
         std::vector<std::vector<ItemId>> histories;
         std::vector<ItemId> sorted, candidates, chosen;
         Index reserved_for = 0;  // window length the cache has been sized for
+        // streamed catalogues: per user of the block
+        std::vector<std::vector<ItemId>> excluded;  // sorted history, or sampled candidates
+        std::vector<double> target_score;
+        std::vector<long> count;
+        std::vector<Index> target_chunks;
     };
     std::vector<PerThread> threads;
     std::vector<Index> users;
@@ -142,7 +230,8 @@ const Metrics& evaluate(const Model& model, const Split& split, bool test, const
             t.histories[0].assign(std::size_t(model.maxlen()), ItemId(1));
             t.queries.setZero(rows, model.query_dim());
             model.query(t.histories[0], t.queries.row(0), t.cache);
-            model.score_queries(t.queries, t.scores, t.cache);
+            model.score_queries(t.queries, 0, std::min(split.num_items, eval_item_chunk(opt)),
+                                t.scores, t.cache);
             t.reserved_for = model.maxlen();
         }
     });
@@ -164,7 +253,12 @@ const Metrics& evaluate(const Model& model, const Split& split, bool test, const
             if (test) history.push_back(split.valid[std::size_t(u)]);
             model.query(history, w.queries.row(j), w.cache);
         }
-        model.score_queries(w.queries, w.scores, w.cache);
+        if (split.num_items > eval_item_chunk(opt)) {
+            rank_streamed(model, split, test, opt, ws.users.data() + first, count, w,
+                          ws.ranks.data() + first);
+            return;
+        }
+        model.score_queries(w.queries, 0, split.num_items, w.scores, w.cache);
         for (Index j = 0; j < count; ++j) {
             const Index u = ws.users[std::size_t(first + j)];
             const auto& history = w.histories[std::size_t(j)];

@@ -327,8 +327,14 @@ public:
         q = c.out.row(0);
     }
     /// Q: padded_score_rows(B) x query_dim(); S: scores (Q.rows() x (N+1)), column 0 unused.
-    void score_queries(const ConstRef<T>& Q, Buf& S, Cache&) const {
-        score_items<T>(Q, embedding.E.bottomRows(config.num_items), S);
+    void score_queries(const ConstRef<T>& Q, Buf& S, Cache& c) const {
+        score_queries(Q, 0, config.num_items, S, c);
+    }
+    /// Items lo+1 .. lo+width only: S (Q.rows() x (width+1)), column 0 unused, column j item
+    /// lo+j. With lo a multiple of kScoreRowAlign, the same bits as those columns of the full
+    /// block (the evaluator streams a large catalogue through this).
+    void score_queries(const ConstRef<T>& Q, Index lo, Index width, Buf& S, Cache&) const {
+        score_items<T>(Q, embedding.E.bottomRows(config.num_items).middleRows(lo, width), S);
     }
 
     /// Scores of every item for the next position after `history`: scores (N+1), entry 0 unused.

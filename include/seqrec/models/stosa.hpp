@@ -241,6 +241,10 @@ public:
     /// Q: padded_score_rows(B) x query_dim(); S: scores (Q.rows() x (N+1)), column 0 unused.
     /// The cache keeps the item-side terms of this model (see Cache).
     void score_queries(const ConstRef<T>& Q, Buf& S, Cache& c) const {
+        score_queries(Q, 0, config.num_items, S, c);
+    }
+    /// Items lo+1 .. lo+width only: S (Q.rows() x (width+1)), column 0 unused (see SASRec).
+    void score_queries(const ConstRef<T>& Q, Index lo, Index width, Buf& S, Cache& c) const {
         const Index N = config.num_items, d = config.dim;
         if (c.items_of != this) {
             const auto m = embedding.E_mu.bottomRows(N);
@@ -252,10 +256,11 @@ public:
             c.item_side.rightCols(d) = c.item_side.rightCols(d).cwiseSqrt();
             c.items_of = this;
         }
-        score_items<T>(Q.leftCols(2 * d), c.item_side, S);
+        score_items<T>(Q.leftCols(2 * d), c.item_side.middleRows(lo, width), S);
+        const auto norms = c.item_norms.segment(lo, width).transpose().array();
         for (Index r = 0; r < Q.rows(); ++r) {
-            auto out = S.row(r).tail(N).array();
-            out = T(2) * out - c.item_norms.transpose().array() - Q(r, 2 * d);
+            auto out = S.row(r).tail(width).array();
+            out = T(2) * out - norms - Q(r, 2 * d);
         }
     }
     /// Scores -W(t, i) of every item after `history` (N+1; entry 0 unused): the same bits as
