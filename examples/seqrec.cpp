@@ -209,9 +209,11 @@ const std::vector<const char*> kModelFlags = {
     "L",           "alpha",        "attention",    "max-rel", "no-abs-pos",      "refine",
     "refine-init", "refine-scale", "attn-dropout", "pvn",     "mean-passthrough"};
 const std::vector<const char*> kTrainFlags = {
-    "epochs",         "batch", "seed",        "patience",  "eval-every", "lr",   "beta2",  "l2-emb",
-    "weight-decay",   "reg",   "tau",         "lambda-kd", "lambda-cad", "loss", "metric", "eval",
-    "max-eval-users", "graph", "graph-window", "negatives", "sampler"};
+    "epochs", "batch",          "seed",       "patience",     "eval-every",
+    "lr",     "beta2",          "l2-emb",     "weight-decay", "reg",
+    "tau",    "lambda-kd",      "lambda-cad", "loss",         "metric",
+    "eval",   "max-eval-users", "graph",      "graph-window", "negatives",
+    "sampler"};
 
 /// The given `flags` onto a config section, each parsed by the JSON type of its default.
 /// `what` names the section in the error for a flag it does not have.
@@ -423,15 +425,15 @@ int cmd_train(const Options& o) {
     if (!save.empty()) check_writable_directory(save);  // so does a bad --save
     const std::string label = model_label(*model, t);
     if (verbose)
-        std::fprintf(stderr,
-                     "seqrec: %s: %ld users, %ld items, %ld interactions; %s (recipe %s) n=%ld, "
-                     "%ld parameters, loss %s, %d threads%s\n",
-                     ds.name.c_str(), long(ds.num_users()), long(ds.num_items()),
-                     long(ds.num_interactions()), label.c_str(),
-                     recipe_name.empty() ? "none" : recipe_name.c_str(), long(model->maxlen()),
-                     long(model->num_parameters()), to_string(t.loss), max_threads(),
-                     g_group ? (" x " + std::to_string(g_group->world()) + " processes").c_str()
-                             : "");
+        std::fprintf(
+            stderr,
+            "seqrec: %s: %ld users, %ld items, %ld interactions; %s (recipe %s) n=%ld, "
+            "%ld parameters, loss %s, %d threads%s\n",
+            ds.name.c_str(), long(ds.num_users()), long(ds.num_items()),
+            long(ds.num_interactions()), label.c_str(),
+            recipe_name.empty() ? "none" : recipe_name.c_str(), long(model->maxlen()),
+            long(model->num_parameters()), to_string(t.loss), max_threads(),
+            g_group ? (" x " + std::to_string(g_group->world()) + " processes").c_str() : "");
     if (verbose && state.epoch > 0)
         std::fprintf(stderr, "seqrec: resuming %s after epoch %ld (best epoch %ld)\n",
                      resume.c_str(), long(state.epoch), long(state.stopping.best_epoch));

@@ -68,7 +68,7 @@
 #include "seqrec/serve/request_json.hpp"
 #include "seqrec/serve/served_model.hpp"
 #include "seqrec/train/early_stopping.hpp"
-#include "seqrec/train/objective.hpp"
 #include "seqrec/train/gradient_exchange.hpp"
+#include "seqrec/train/objective.hpp"
 #include "seqrec/train/train_state.hpp"
 #include "seqrec/train/trainer.hpp"

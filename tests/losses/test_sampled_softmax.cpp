@@ -46,7 +46,8 @@ TEST_CASE("sampled softmax: gradients match central differences, with the log-Q 
         SampledSoftmaxWorkspace<double> ws;
         Buffer<double> dH;
         Param<double> dE(N + 1, d, ParamRole::item_table);
-        const double value = sampled_softmax_loss<double>(H, E, pos, neg, log_q, scale, dH, &dE, ws);
+        const double value =
+            sampled_softmax_loss<double>(H, E, pos, neg, log_q, scale, dH, &dE, ws);
         CHECK(value == doctest::Approx(scale * ref).epsilon(1e-13));
         CHECK(relative_error(dH, numeric_gradient(H, loss)) < 1e-6);
         CHECK(relative_error(dE, numeric_gradient(E, loss)) < 1e-6);

@@ -5,16 +5,16 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <seqrec/core/process_group.hpp>
 #include <thread>
 #include <vector>
-
-#include <seqrec/core/process_group.hpp>
 
 namespace seqrec::test {
 
 class ThreadWorld {
 public:
-    explicit ThreadWorld(int world) : world_(world), bytes_(std::size_t(world)), ints_(std::size_t(world)) {}
+    explicit ThreadWorld(int world)
+        : world_(world), bytes_(std::size_t(world)), ints_(std::size_t(world)) {}
     int world() const { return world_; }
 
     void barrier() {

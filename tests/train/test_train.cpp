@@ -87,7 +87,8 @@ TEST_CASE("data-parallel training over 2 and 3 processes gives one process's wei
         CHECK(alone_log.back().sent_bytes == 0.0);
         for (int world : {2, 3}) {
             CAPTURE(world);
-            std::vector<SASRec<float>> models(static_cast<std::size_t>(world), fresh_model(split.num_items));
+            std::vector<SASRec<float>> models(static_cast<std::size_t>(world),
+                                              fresh_model(split.num_items));
             std::vector<std::vector<EpochLog>> logs(static_cast<std::size_t>(world));
             std::vector<Metrics> tests(static_cast<std::size_t>(world));
             test::ThreadWorld::run(world, [&](ProcessGroup& g) {

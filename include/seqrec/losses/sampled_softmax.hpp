@@ -104,8 +104,8 @@ struct SampledSoftmaxWorkspace {
 template <typename T>
 double sampled_softmax_loss(const ConstRef<T>& H, const ConstRef<T>& E,
                             const std::vector<ItemId>& pos, const std::vector<ItemId>& neg,
-                            const std::vector<double>& log_q, T scale, Buffer<T>& dH,
-                            Param<T>* dE, SampledSoftmaxWorkspace<T>& ws) {
+                            const std::vector<double>& log_q, T scale, Buffer<T>& dH, Param<T>* dE,
+                            SampledSoftmaxWorkspace<T>& ws) {
     const Index R = H.rows(), d = H.cols(), K = Index(neg.size()), N = E.rows() - 1;
     SEQREC_CHECK(Index(pos.size()) == R, ShapeError,
                  "sampled_softmax_loss: one target per row of H");

@@ -76,8 +76,7 @@ public:
     }
     void sum(std::int64_t* v, Index n) override {
         SEQREC_CHECK(n <= Index(INT_MAX), ConfigError, "MPI sum of more than INT_MAX values");
-        check(MPI_Allreduce(MPI_IN_PLACE, v, int(n), MPI_INT64_T, MPI_SUM, comm_),
-              "MPI_Allreduce");
+        check(MPI_Allreduce(MPI_IN_PLACE, v, int(n), MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");
     }
 
 private:

@@ -123,8 +123,8 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
     const auto& E = model.output_items();
     Param<T>* dE = grad ? &grad->output_items() : nullptr;
     const bool packed = is_softmax(spec.loss);
-    SEQREC_CHECK(spec.loss != LossKind::sampled_ce || (spec.negatives && spec.log_q),
-                 ConfigError, "loss sampled-ce needs the batch's negatives and log Q");
+    SEQREC_CHECK(spec.loss != LossKind::sampled_ce || (spec.negatives && spec.log_q), ConfigError,
+                 "loss sampled-ce needs the batch's negatives and log Q");
     const Index d = model.config.dim;
     double value = 0.0;
     if (kd) ws.kd.clear(d);
@@ -148,8 +148,8 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
         value += spec.loss == LossKind::ce
                      ? cross_entropy_loss(ws.rows, E, ws.targets, scale, ws.drows, dE, ws.ce,
                                           spec.chunks)
-                     : sampled_softmax_loss(ws.rows, E, ws.targets, *spec.negatives,
-                                            *spec.log_q, scale, ws.drows, dE, ws.sampled);
+                     : sampled_softmax_loss(ws.rows, E, ws.targets, *spec.negatives, *spec.log_q,
+                                            scale, ws.drows, dE, ws.sampled);
         Index off = 0;
         for (std::size_t i = 0; grad && i < count; ++i) {
             const TrainSample& s = sample(i, stream);

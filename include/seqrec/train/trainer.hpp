@@ -19,12 +19,12 @@
 #include <vector>
 
 #include "seqrec/core/parallel.hpp"
+#include "seqrec/core/process_group.hpp"
 #include "seqrec/eval/evaluator.hpp"
 #include "seqrec/optim/adam.hpp"
 #include "seqrec/train/early_stopping.hpp"
-#include "seqrec/train/objective.hpp"
 #include "seqrec/train/gradient_exchange.hpp"
-#include "seqrec/core/process_group.hpp"
+#include "seqrec/train/objective.hpp"
 #include "seqrec/train/train_state.hpp"
 
 namespace seqrec {
