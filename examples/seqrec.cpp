@@ -391,11 +391,11 @@ int cmd_train(const Options& o) {
     std::string recipe_name;
     const RunConfig rc = run_config(o, ds.num_items(), recipe_name);
     const bool verbose = o.str("quiet", "false") != "true" && lead_process();
-    const std::string save = lead_process() ? o.str("save", resume) : std::string();
-    const std::string log_path = lead_process() ? o.str("log", "") : std::string();
-    if (!lead_process()) {  // read, so that check_all_used accepts them
-        (void)o.str("save", "");
-        (void)o.str("log", "");
+    std::string save = o.str("save", resume);
+    std::string log_path = o.str("log", "");
+    if (!lead_process()) {  // only rank 0 writes
+        save.clear();
+        log_path.clear();
     }
     const long every = o.integer("checkpoint-every", 1, 0, 1L << 30);
     o.check_all_used();

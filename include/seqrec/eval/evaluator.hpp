@@ -106,7 +106,8 @@ inline constexpr Index kEvalBlock = 64;
 /// through in item chunks: a first pass scores the chunks that hold a target (for the target's
 /// score), a second counts, chunk by chunk, the candidates scoring at least as high. Chunks start
 /// at multiples of kScoreRowAlign, so every score has the bits of the unchunked block's and the
-/// ranks equal full_rank's / sampled_rank's. Costs up to twice the scoring GEMMs.
+/// ranks equal full_rank's / sampled_rank's. The second pass starts with the chunk the first
+/// left in the buffer, so a block's extra cost is the target chunks less one.
 template <typename Model, typename PerThread>
 void rank_streamed(const Model& model, const Split& split, bool test, const EvalOptions& opt,
                    const Index* users, Index count, PerThread& w, long* ranks) {
@@ -142,9 +143,11 @@ void rank_streamed(const Model& model, const Split& split, bool test, const Eval
             if ((Index(target_of(j)) - 1) / chunk == c)
                 w.target_score[std::size_t(j)] = double(w.scores(j, Index(target_of(j)) - lo));
     }
-    for (Index c = 0; c < chunks; ++c) {  // pass 2: count, chunk by chunk
+    const Index held = w.target_chunks.back();  // still in w.scores
+    for (Index k = 0; k < chunks; ++k) {  // pass 2: count, chunk by chunk (integer sums: any order)
+        const Index c = (held + k) % chunks;
         const Index lo = c * chunk, width = std::min(chunk, N - lo);
-        model.score_queries(w.queries, lo, width, w.scores, w.cache);
+        if (k > 0) model.score_queries(w.queries, lo, width, w.scores, w.cache);
         for (Index j = 0; j < count; ++j) {
             const auto st = static_cast<typename Model::Scalar>(w.target_score[std::size_t(j)]);
             const auto& ex = w.excluded[std::size_t(j)];
