@@ -29,6 +29,7 @@ const char* kUsage = R"(usage:
                [--loss bce|ce|sampled-ce|bpr] [--lr X] [--batch N] [--threads N] [--seed N]
                [--negatives K] [--sampler uniform|popularity]  (sampled-ce: K negatives per
                                         batch, log-Q corrected; for catalogues of 10^5+ items)
+               [--lazy-adam 1]  (Adam updates only the item rows a batch touched)
                [--save MODEL_DIR] [--eval full|sampled] [--patience N] [--metric NAME]
                [--eval-every N] [--beta2 X] [--l2-emb X] [--weight-decay X] [--reg X]
                [--activation relu|gelu|elu] [--max-eval-users N] [--quiet]
@@ -209,11 +210,11 @@ const std::vector<const char*> kModelFlags = {
     "L",           "alpha",        "attention",    "max-rel", "no-abs-pos",      "refine",
     "refine-init", "refine-scale", "attn-dropout", "pvn",     "mean-passthrough"};
 const std::vector<const char*> kTrainFlags = {
-    "epochs", "batch",          "seed",       "patience",     "eval-every",
-    "lr",     "beta2",          "l2-emb",     "weight-decay", "reg",
-    "tau",    "lambda-kd",      "lambda-cad", "loss",         "metric",
-    "eval",   "max-eval-users", "graph",      "graph-window", "negatives",
-    "sampler"};
+    "epochs",  "batch",          "seed",       "patience",     "eval-every",
+    "lr",      "beta2",          "l2-emb",     "weight-decay", "reg",
+    "tau",     "lambda-kd",      "lambda-cad", "loss",         "metric",
+    "eval",    "max-eval-users", "graph",      "graph-window", "negatives",
+    "sampler", "lazy-adam"};
 
 /// The given `flags` onto a config section, each parsed by the JSON type of its default.
 /// `what` names the section in the error for a flag it does not have.
@@ -356,11 +357,11 @@ std::string model_label(const Model& m, const TrainOptions& t) {
     return name;
 }
 
-/// One progress line per epoch on stderr (the library itself never prints).
-TrainHooks progress_printer(const TrainOptions& t) {
+/// One progress line per epoch on stderr (the library itself never prints). `best`: the best
+/// epoch so far of a resumed run.
+TrainHooks progress_printer(const TrainOptions& t, Index best) {
     TrainHooks hooks;
-    hooks.on_epoch = [metric = t.metric, patience = t.patience,
-                      best = Index(0)](const EpochLog& e) mutable {
+    hooks.on_epoch = [metric = t.metric, patience = t.patience, best](const EpochLog& e) mutable {
         if (e.best) best = e.epoch;
         char valid[160] = "";
         if (e.validated)
@@ -447,7 +448,7 @@ int cmd_train(const Options& o) {
         meta["best_epoch"] = best_epoch;
         return meta;
     };
-    TrainHooks hooks = verbose ? progress_printer(t) : TrainHooks{};
+    TrainHooks hooks = verbose ? progress_printer(t, state.stopping.best_epoch) : TrainHooks{};
     hooks.group = g_group;
     hooks.on_epoch = [print = hooks.on_epoch, &log, &save, every, &model, &ds, &t, &state,
                       &meta_of](const EpochLog& e) {

@@ -5,6 +5,7 @@
 
 #include <seqrec/core/param_arena.hpp>
 #include <seqrec/optim/adam.hpp>
+#include <vector>
 
 using namespace seqrec;
 
@@ -121,4 +122,62 @@ TEST_CASE("Adam: a saved state resumes the same trajectory") {
     CHECK(at_two.emb(0, 0) == theta.emb(0, 0));  // bit for bit
     CHECK(at_two.w(0, 0) == theta.w(0, 0));
     CHECK(resumed.steps() == 4);
+}
+
+namespace {
+/// An item table of three one-value rows and a dense weight, in one arena.
+struct ThreeRows {
+    Param<double> emb{3, 1, ParamRole::item_table};
+    Param<double> w{1, 1, ParamRole::weight};
+    ParamArena<double> arena;
+    ThreeRows() {
+        emb.setOnes();
+        w.setOnes();
+        arena.bind(*this);
+    }
+    ThreeRows(const ThreeRows& o) : emb(o.emb), w(o.w) { arena.bind(*this); }
+    template <typename F>
+    void for_each_param(const std::string& p, F&& f) {
+        f(p + "embedding.item", emb);
+        f(p + "block0.w", w);
+    }
+    ParamArena<double>& params() { return arena; }
+    const ParamArena<double>& params() const { return arena; }
+};
+}  // namespace
+
+TEST_CASE("lazy Adam: an item row without a gradient keeps its value and moments") {
+    // Row 0 has g = 3, -, 0.5 (absent in step 2); row 2 has 3, -1, -; row 1 never has one.
+    // Hand-computed with the recurrences above at the global step (bias correction 1 - beta^t):
+    // row 0 after step 3 uses the moments of step 1: m = 0.32, v = 0.1814 -> 0.832767.
+    // Dense Adam moves row 0 in step 2 on its momentum alone (-> 0.832670, then 0.770503).
+    const std::vector<std::vector<std::uint32_t>> rows = {{0, 2}, {2}, {0}};
+    const double g0[] = {3.0, 0.0, 0.5}, g2[] = {3.0, -1.0, 0.0};
+    const double lazy0[] = {0.9000000003333333, 0.9000000003333333, 0.8327673473903794};
+    const double lazy2[] = {0.9000000003333333, 0.8598234939059421, 0.8598234939059421};
+    const double dense0[] = {0.9000000003333333, 0.8326700237052805, 0.7705026189449402};
+    for (bool lazy : {true, false}) {
+        CAPTURE(lazy);
+        AdamOptions o;
+        o.lr = 0.1;
+        o.lazy = lazy;
+        Adam<double> adam(o);
+        ThreeRows theta, grad;
+        grad.emb.setZero();
+        for (int t = 0; t < 3; ++t) {
+            grad.emb(0, 0) = g0[t];
+            grad.emb(2, 0) = g2[t];
+            grad.w(0, 0) = g0[t];
+            adam.step(theta, grad, &rows[std::size_t(t)]);
+            CHECK(theta.emb(0, 0) == doctest::Approx(lazy ? lazy0[t] : dense0[t]).epsilon(1e-12));
+            if (lazy) CHECK(theta.emb(2, 0) == doctest::Approx(lazy2[t]).epsilon(1e-12));
+            CHECK(theta.emb(1, 0) == 1.0);
+            CHECK(theta.w(0, 0) == doctest::Approx(dense0[t]).epsilon(1e-12));  // dense always
+        }
+        // Without a row list every row is updated, lazy or not.
+        ThreeRows t2, g;
+        g.emb(1, 0) = 2.0;
+        Adam<double>(o).step(t2, g);
+        CHECK(t2.emb(1, 0) == doctest::Approx(0.9).epsilon(1e-6));
+    }
 }

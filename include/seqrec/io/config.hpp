@@ -44,6 +44,7 @@ inline nlohmann::json to_json(const TrainOptions& t) {
             {"eps", t.adam.eps},
             {"weight_decay", t.adam.weight_decay},
             {"l2_emb", t.adam.l2_emb},
+            {"lazy_adam", t.adam.lazy},
             {"seed", t.seed},
             {"patience", t.patience},
             {"metric", t.metric},
@@ -90,6 +91,7 @@ inline TrainOptions train_options_from_json(const nlohmann::json& j, TrainOption
         get("eps", t.adam.eps);
         get("weight_decay", t.adam.weight_decay);
         get("l2_emb", t.adam.l2_emb);
+        get("lazy_adam", t.adam.lazy);
         get("seed", t.seed);
         get("patience", t.patience);
         get("metric", t.metric);

@@ -69,6 +69,13 @@ struct ObjectiveSpec {
         : loss(l), kd(k), chunks(c) {}
 };
 
+/// True when the objective may write every row of the item tables' gradient (full CE and
+/// distillation score the whole catalogue); otherwise a window writes only the rows of its
+/// inputs, targets and negatives, and sampled CE also the batch's shared negatives.
+inline bool writes_every_item_row(const ObjectiveSpec& spec) {
+    return spec.loss == LossKind::ce || (spec.kd && spec.kd->teacher);
+}
+
 /// The loss a model family trains with by default.
 inline LossKind default_loss(const SASRecConfig&) { return LossKind::bce; }
 inline LossKind default_loss(const StosaConfig&) { return LossKind::bpr; }

@@ -22,8 +22,8 @@
 #include "seqrec/core/process_group.hpp"
 #include "seqrec/eval/evaluator.hpp"
 #include "seqrec/optim/adam.hpp"
+#include "seqrec/train/chunk_gradients.hpp"
 #include "seqrec/train/early_stopping.hpp"
-#include "seqrec/train/gradient_exchange.hpp"
 #include "seqrec/train/objective.hpp"
 #include "seqrec/train/train_state.hpp"
 
@@ -128,10 +128,8 @@ public:
                       std::size_t count, Adam<T>& adam) {
         prepare(model, split);
         const double loss = train_batch(model, split, epoch, users, count);
-        auto& g = grads_[0].params();
-        norm_sum_ +=
-            std::sqrt(double(Eigen::Map<const Vector<T>>(g.data(), g.size()).squaredNorm()));
-        adam.step(model, grads_[0]);
+        norm_sum_ += std::sqrt(chunks_.squared_norm());
+        adam.step(model, chunks_[0], chunks_.whole() ? nullptr : &chunks_.rows());
         return loss;
     }
 
@@ -143,7 +141,7 @@ public:
     /// per-thread workspace sized for the longest window. Called by the methods above; call it
     /// yourself to keep this cost out of a timed step.
     void prepare(const Model& model, const Split& split) {
-        if (prepared_for_ == &split && !grads_.empty() && ws_.size() >= std::size_t(max_threads()))
+        if (prepared_for_ == &split && chunks_.size() && ws_.size() >= std::size_t(max_threads()))
             return;
         prepared_for_ = &split;
         users_.clear();
@@ -153,7 +151,7 @@ public:
             users_.push_back(u);
             seen_[std::size_t(u)] = sorted_unique(split.train[std::size_t(u)]);
         }
-        grads_.assign(std::size_t(opt_.chunks), model.zeros_like());
+        chunks_.reset(model, std::size_t(opt_.chunks));
         chunk_loss_.assign(std::size_t(opt_.chunks), 0.0);
         check_objective(model.config, opt_.loss, opt_.distill);
         distill_setup(model, split);
@@ -170,6 +168,7 @@ public:
         ws_.resize(std::size_t(max_threads()));
         samples_.resize(std::size_t(max_threads()));
         reserve_workspaces(model, split);
+        chunks_.zero_all();
     }
 
     /// Trains with early stopping; `model` ends with the best validation weights. With `state`,
@@ -254,7 +253,7 @@ private:
 
     /// Runs the largest chunk of the batch, every window of the model's full length, through
     /// every thread's workspace, on that thread (its product packing memory is per thread too),
-    /// with zero weight into the chunk buffer of the same index (zeroed by the next step). No
+    /// with zero weight into the chunk buffer of the same index (zeroed by prepare). No
     /// later chunk then grows a buffer: which thread gets which chunk changes from step to step.
     void reserve_workspaces(const Model& model, const Split& split) {
         const Index n = model.maxlen();
@@ -267,7 +266,7 @@ private:
         dummy.negative.assign(std::size_t(n), ItemId(split.num_items > 1 ? 2 : 1));
         on_each_thread([&](int tid) {
             const std::size_t t = std::size_t(tid);
-            if (t >= grads_.size() || t >= ws_.size()) return;  // never given a chunk
+            if (t >= chunks_.size() || t >= ws_.size()) return;  // never given a chunk
             Rng rng(0);
             windows_objective(
                 model, windows,
@@ -275,7 +274,7 @@ private:
                     r = Rng({opt_.seed, 0xA110Cu, t, k});
                     return dummy;
                 },
-                &rng, spec_, T(0), &grads_[t], ws_[t]);
+                &rng, spec_, T(0), &chunks_[t], ws_[t]);
             samples_[t].input.reserve(std::size_t(n));
             samples_[t].target.reserve(std::size_t(n));
             samples_[t].negative.reserve(std::size_t(n));
@@ -308,15 +307,18 @@ private:
         const auto mine = group_ ? owned_range(Index(C), group_->rank(), group_->world())
                                  : std::pair<Index, Index>(0, Index(C));
         std::fill(chunk_loss_.begin(), chunk_loss_.end(), 0.0);
-        parallel_for(std::ptrdiff_t(opt_.chunks), 1, [&](std::ptrdiff_t c) {
-            Model& g = grads_[std::size_t(c)];
-            g.params().set_zero();
-            if (c < mine.first || c >= mine.second) return;  // past the batch, or another's
+        const bool every_row = writes_every_item_row(spec_);
+        parallel_for(std::ptrdiff_t(opt_.chunks), 1, [&](std::ptrdiff_t ci) {
+            const std::size_t c = std::size_t(ci);
+            chunks_.clear(c);
+            if (ci < mine.first || ci >= mine.second) return;  // past the batch, or another's
+            if (every_row) chunks_.touch_all(c);
+            if (opt_.loss == LossKind::sampled_ce) chunks_.touch(c, batch_negatives_);
             const std::size_t tid = std::size_t(thread_index());
             auto& ws = ws_[tid];
             TrainSample& s = samples_[tid];
-            const std::size_t lo = B * std::size_t(c) / C;
-            const std::size_t hi = B * (std::size_t(c) + 1) / C;
+            const std::size_t lo = B * c / C;
+            const std::size_t hi = B * (c + 1) / C;
             Rng rng(0);
             const double loss = windows_objective(
                 model, hi - lo,
@@ -327,13 +329,16 @@ private:
                     if (needs_negatives(opt_.loss))
                         sample_negatives(seen_[std::size_t(u)], split.num_items, s.target.size(),
                                          s.negative, r);
+                    chunks_.touch(c, s.input);  // the rows this window's gradient may write
+                    chunks_.touch(c, s.target);
+                    chunks_.touch(c, s.negative);
                     return s;
                 },
-                &rng, spec_, scale, &g, ws);
-            chunk_loss_[std::size_t(c)] = loss;
+                &rng, spec_, scale, &chunks_[c], ws);
+            chunk_loss_[c] = loss;
         });
         if (group_) exchange_chunks(C);
-        reduce_grads();
+        chunks_.fold();
         double total = 0.0;
         for (double l : chunk_loss_) total += l;
         return total;
@@ -346,8 +351,7 @@ private:
         const auto mine = owned_range(Index(C), me, world);
         send_.clear();
         for (Index c = mine.first; c < mine.second; ++c) {
-            const auto& g = grads_[std::size_t(c)].params();
-            encode_gradient(g.data(), g.size(), send_, block_ids_);
+            chunks_.encode(std::size_t(c), send_);
             detail::put(send_, &chunk_loss_[std::size_t(c)], 1);
         }
         group_->all_gather(send_, recv_, offsets_);
@@ -359,30 +363,18 @@ private:
             const char* end = recv_.data() + offsets_[std::size_t(r) + 1];
             const auto theirs = owned_range(Index(C), r, world);
             for (Index c = theirs.first; c < theirs.second; ++c) {
-                auto& g = grads_[std::size_t(c)].params();
-                decode_gradient(p, end, g.data(), g.size(), block_ids_);
+                chunks_.decode(std::size_t(c), p, end);
                 detail::take(p, end, &chunk_loss_[std::size_t(c)], 1);
             }
             SEQREC_CHECK(p == end, DataError, "gradient exchange: a message has extra bytes");
         }
     }
 
-    /// grads_[0] += grads_[c] for c = 1.., element by element in chunk order, over the flat arenas.
-    void reduce_grads() {
-        T* dst = grads_[0].params().data();
-        const std::ptrdiff_t n = std::ptrdiff_t(grads_[0].params().size());
-        parallel_elementwise(n, 65536, [&](std::ptrdiff_t i) {
-            T acc = dst[i];
-            for (std::size_t c = 1; c < grads_.size(); ++c) acc += grads_[c].params().data()[i];
-            dst[i] = acc;
-        });
-    }
-
     TrainOptions opt_;
     const Split* prepared_for_ = nullptr;
     std::vector<Index> users_;
     std::vector<std::vector<ItemId>> seen_;
-    std::vector<Model> grads_;
+    ChunkGradients<Model> chunks_;
     std::vector<double> chunk_loss_;
     std::vector<Index> order_;
     EvalWorkspace<Model> eval_ws_;
@@ -396,7 +388,6 @@ private:
     ProcessGroup* group_ = nullptr;
     std::vector<char> send_, recv_;
     std::vector<std::size_t> offsets_;
-    std::vector<std::uint32_t> block_ids_;
     double sent_bytes_ = 0.0, received_bytes_ = 0.0;
     double norm_sum_ = 0.0, epoch_grad_norm_ = 0.0;
 };
