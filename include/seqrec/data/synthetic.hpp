@@ -59,7 +59,6 @@ inline Dataset synthetic_dataset(const SyntheticOptions& o = {}) {
         const Index hi = topic == o.topics - 1 ? o.items : lo + per_topic;
         const Index len = std::min(
             hi - lo, o.min_len + Index(rng.below(std::uint64_t(o.max_len - o.min_len + 1))));
-        std::fill(seen.begin(), seen.end(), 0);
         auto& seq = ds.sequences[std::size_t(u)];
         Index cur = lo + Index(rng.below(std::uint64_t(hi - lo)));
         for (Index t = 0; t < len; ++t) {
@@ -81,6 +80,7 @@ inline Dataset synthetic_dataset(const SyntheticOptions& o = {}) {
             if (next < 0) break;
             cur = next;
         }
+        for (ItemId i : seq) seen[std::size_t(i - 1)] = 0;  // this user's marks only: O(len)
     }
     return ds;
 }
