@@ -117,6 +117,11 @@ int run_benchmark(int argc, char** argv, ProcessGroup* group) {
         "epoch: %.1f s train (%.0f steps, %.1f ms per step), %.1f s validation (%s users)\n",
         log.train_seconds, steps, 1e3 * log.train_seconds / steps, log.seconds - log.train_seconds,
         o.eval.max_users ? std::to_string(o.eval.max_users).c_str() : "all");
+    std::printf(
+        "of which: %.1f ms per step computing chunks, %.1f ms exchanging, %.1f ms updating (fold, "
+        "norm, Adam: every process repeats it)\n",
+        1e3 * (log.train_seconds - log.exchange_seconds - log.update_seconds) / steps,
+        1e3 * log.exchange_seconds / steps, 1e3 * log.update_seconds / steps);
     std::printf("validation NDCG@10 %.4f, HR@10 %.4f; loss %.4f\n", log.valid.get("NDCG@10"),
                 log.valid.get("HR@10"), log.loss);
     std::printf("communication: %.2f MB sent per step per process (%.1f MB per epoch)\n",

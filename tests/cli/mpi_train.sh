@@ -26,6 +26,7 @@ cases=(
   "--recipe rpesa-cad --batch 40"
   "--recipe stosa --batch 50"
   "--recipe sasrec --refine simple --batch 64"
+  "--recipe sasrec-ce --loss sampled-ce --negatives 20 --lazy-adam 1 --batch 48"
 )
 for flags in "${cases[@]}"; do
   # shellcheck disable=SC2086

@@ -64,8 +64,9 @@ TEST_CASE("training on sequential data beats an untrained model by a wide margin
 TEST_CASE("data-parallel training over 2 and 3 processes gives one process's weights and metrics") {
     // Processes are threads here (support/thread_process_group.hpp); tests/cli/mpi_train.sh runs
     // the same under mpirun. Batches of 16 users in 8 chunks: 3 processes own 2, 3 and 3 chunks,
-    // and the last batch, smaller than 8, leaves some processes without a chunk.
-    const Split split = test::synthetic_split(70, 40);
+    // and the last batch, smaller than 8, leaves some processes without a chunk. 400 items: a
+    // chunk's touched rows travel as a row list (BCE, sampled CE), full CE's as the whole table.
+    const Split split = test::synthetic_split(70, 400);
     for (LossKind loss : {LossKind::bce, LossKind::ce, LossKind::sampled_ce}) {
         CAPTURE(to_string(loss));
         TrainOptions o;
@@ -76,6 +77,7 @@ TEST_CASE("data-parallel training over 2 and 3 processes gives one process's wei
         o.negatives = 7;
         o.sampler = NegativeSampler::popularity;
         o.distill = loss == LossKind::ce;  // the distillation heads travel in the chunks too
+        o.adam.lazy = loss == LossKind::sampled_ce;  // Adam on the fold's row list
         set_threads(1);
         auto alone = fresh_model(split.num_items);
         std::vector<EpochLog> alone_log;

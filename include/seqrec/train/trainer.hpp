@@ -68,7 +68,10 @@ struct EpochLog {
     /// Bytes of chunk gradients this process sent and received in the epoch (0 in one process).
     double sent_bytes = 0.0, received_bytes = 0.0;
     double train_seconds = 0.0;  ///< the training pass only
-    double seconds = 0.0;        ///< training and validation
+    /// Of train_seconds: exchanging chunk gradients between processes, and the update every
+    /// process repeats whatever their number (the in-order fold, the norm and the Adam step).
+    double exchange_seconds = 0.0, update_seconds = 0.0;
+    double seconds = 0.0;  ///< training and validation
     double sequences_per_second = 0.0;
     bool validated = false;
     Metrics valid;                       ///< when validated
@@ -109,6 +112,7 @@ public:
         Index batches = 0;
         norm_sum_ = 0.0;
         sent_bytes_ = received_bytes_ = 0.0;
+        exchange_seconds_ = update_seconds_ = 0.0;
         for (std::size_t start = 0; start < order_.size(); start += std::size_t(opt_.batch)) {
             const std::size_t end = std::min(order_.size(), start + std::size_t(opt_.batch));
             total += train_step(model, split, epoch, order_.data() + start, end - start, adam);
@@ -128,8 +132,10 @@ public:
                       std::size_t count, Adam<T>& adam) {
         prepare(model, split);
         const double loss = train_batch(model, split, epoch, users, count);
+        const auto t0 = std::chrono::steady_clock::now();
         norm_sum_ += std::sqrt(chunks_.squared_norm());
         adam.step(model, chunks_[0], chunks_.whole() ? nullptr : &chunks_.rows());
+        update_seconds_ += seconds_since(t0);
         return loss;
     }
 
@@ -211,6 +217,8 @@ public:
             e.grad_norm = epoch_grad_norm_;
             e.sent_bytes = sent_bytes_;
             e.received_bytes = received_bytes_;
+            e.exchange_seconds = exchange_seconds_;
+            e.update_seconds = update_seconds_;
             e.train_seconds = seconds_since(t0);
             e.sequences_per_second = double(users_.size()) / e.train_seconds;
             res.epochs_run = epoch;
@@ -337,8 +345,12 @@ private:
                 &rng, spec_, scale, &chunks_[c], ws);
             chunk_loss_[c] = loss;
         });
+        const auto t0 = std::chrono::steady_clock::now();
         if (group_) exchange_chunks(C);
+        const auto t1 = std::chrono::steady_clock::now();
         chunks_.fold();
+        exchange_seconds_ += std::chrono::duration<double>(t1 - t0).count();
+        update_seconds_ += seconds_since(t1);
         double total = 0.0;
         for (double l : chunk_loss_) total += l;
         return total;
@@ -389,6 +401,7 @@ private:
     std::vector<char> send_, recv_;
     std::vector<std::size_t> offsets_;
     double sent_bytes_ = 0.0, received_bytes_ = 0.0;
+    double exchange_seconds_ = 0.0, update_seconds_ = 0.0;
     double norm_sum_ = 0.0, epoch_grad_norm_ = 0.0;
 };
 
