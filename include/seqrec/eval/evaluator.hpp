@@ -30,15 +30,20 @@ struct EvalOptions {
     Index negatives = 100;
     std::uint64_t seed = 2024;  ///< sampled negatives and user subset; same for every model
     Index max_users = 0;        ///< 0 = every evaluated user; else a seeded random subset
-    /// Items scored at a time (rounded up to a multiple of kScoreRowAlign). A larger catalogue
+    /// Items scored at a time (rounded up to a multiple of kScoreItemPanel). A larger catalogue
     /// is streamed through in chunks, so memory stays kEvalBlock x item_chunk scores per thread
     /// for any number of items; ranks and metrics are exactly those of the unchunked pass.
     Index item_chunk = 65536;
 };
-/// opt.item_chunk rounded up to whole score panels (a multiple of kScoreRowAlign).
+/// Items per GEMM register panel that every chunk boundary must respect: Eigen's kernel takes
+/// the items in panels of 3 SIMD packets (48 floats with AVX-512, 24 with AVX, 12 with SSE or
+/// NEON) and sums a narrower remainder panel in another order, so chunks that start at multiples
+/// of 48 give every item the panel, and the bits, of the one-pass product.
+inline constexpr Index kScoreItemPanel = 48;
+/// opt.item_chunk rounded up to whole item panels (a multiple of kScoreItemPanel).
 inline Index eval_item_chunk(const EvalOptions& opt) {
     const Index c = std::max<Index>(opt.item_chunk, 1);
-    return (c + kScoreRowAlign - 1) / kScoreRowAlign * kScoreRowAlign;
+    return (c + kScoreItemPanel - 1) / kScoreItemPanel * kScoreItemPanel;
 }
 
 /// Candidates for sampled evaluation: up to `count` distinct items outside history and target,

@@ -2,10 +2,12 @@
 /// Serving: a loaded, const model answers top-k requests (serve/request.hpp). Requests go in
 /// blocks of kEvalBlock: each request's query row (the model's most recent slot, MODELS.md §9),
 /// one GEMM of the block against the item table (kernels/item_scores.hpp), then each request's
-/// own top-k. A request's scores are the same bits alone or inside a block, so one request and a
-/// batch give the same answers. Const and thread-safe with one Workspace per calling thread;
-/// after a workspace has been reserved, a call that writes into caller-owned responses whose
-/// lists have held k items before allocates nothing.
+/// own top-k. A catalogue larger than the item chunk (65,536, as evaluation's) is scored chunk by
+/// chunk into a bounded heap of k per request, so memory stays kEvalBlock x chunk scores per
+/// thread for a million items. A request's scores are the same bits alone or inside a block, and
+/// chunked or not, so every path gives the same answers. Const and thread-safe with one Workspace
+/// per calling thread; after a workspace has been reserved, a call that writes into caller-owned
+/// responses whose lists have held k items before allocates nothing.
 #pragma once
 
 #include <algorithm>
@@ -40,23 +42,31 @@ public:
         typename Model::Cache cache;
         Buffer<T> queries, scores;                 // a block's query rows and their scores
         std::vector<std::vector<ItemId>> windows;  // a block's known history ids
-        std::vector<Index> order;                  // ranked item ids of one request
+        std::vector<std::vector<Index>> allowed;   // a block's sorted candidate ids
+        std::vector<std::vector<std::pair<T, Index>>> best;  // a block's top-k heaps
     };
 
     Recommender(const Model& model, const IdMap& items) : model_(model), items_(items) {}
+
+    /// Items scored at once (rounded up to whole score panels); tests set a small one.
+    void set_item_chunk(Index chunk) {
+        EvalOptions o;
+        o.item_chunk = chunk;
+        chunk_ = eval_item_chunk(o);
+    }
 
     /// Sizes a workspace for a full block of full-length windows, so that no later request
     /// grows it (histories longer than `max_history` or the window still may, once).
     void reserve(Workspace& ws, std::size_t max_history = 0) const {
         const std::size_t n = std::size_t(model_.maxlen());
-        if (ws.windows.size() < std::size_t(kEvalBlock)) ws.windows.resize(std::size_t(kEvalBlock));
+        grow(ws, std::size_t(kEvalBlock));
         for (auto& w : ws.windows) w.reserve(std::max(n, max_history));
         ws.windows[0].assign(n, ItemId(1));
         ws.queries.setZero(padded_score_rows(kEvalBlock), model_.query_dim());
         model_.query(ws.windows[0], ws.queries.row(0), ws.cache);
-        model_.score_queries(ws.queries, ws.scores, ws.cache);
+        model_.score_queries(ws.queries, 0, std::min(chunk_, model_.num_items()), ws.scores,
+                             ws.cache);
         ws.windows[0].clear();
-        ws.order.reserve(std::size_t(model_.num_items()));
     }
 
     /// Answers requests[0, count) into out[0, count) on the calling thread, one scoring GEMM per
@@ -110,7 +120,7 @@ public:
 private:
     void answer_block(const RecommendRequest* req, std::size_t count, RecommendResponse* out,
                       Workspace& ws) const {
-        if (ws.windows.size() < count) ws.windows.resize(count);
+        grow(ws, count);
         ws.queries.setZero(padded_score_rows(Index(count)), model_.query_dim());
         for (std::size_t j = 0; j < count; ++j) {
             const RecommendRequest& r = req[j];
@@ -133,46 +143,89 @@ private:
             // A row with no known history stays 0 (finite); its scores are never read.
             if (!ids.empty()) model_.query(ids, ws.queries.row(Index(j)), ws.cache);
         }
-        model_.score_queries(ws.queries, ws.scores, ws.cache);
-        for (std::size_t j = 0; j < count; ++j) top_k(req[j], ws.windows[j], Index(j), ws, out[j]);
+        for (std::size_t j = 0; j < count; ++j) start(req[j], ws.allowed[j], ws.best[j]);
+        const Index N = model_.num_items();
+        for (Index lo = 0; lo < N; lo += chunk_) {
+            const Index width = std::min(chunk_, N - lo);
+            model_.score_queries(ws.queries, lo, width, ws.scores, ws.cache);
+            for (std::size_t j = 0; j < count; ++j)
+                offer(req[j], ws.windows[j], ws.allowed[j], Index(j), lo, width, ws, ws.best[j]);
+        }
+        for (std::size_t j = 0; j < count; ++j) finish(ws.best[j], out[j]);
     }
 
-    void top_k(const RecommendRequest& r, const std::vector<ItemId>& ids, Index row, Workspace& ws,
-               RecommendResponse& out) const {
+    static void grow(Workspace& ws, std::size_t count) {
+        if (ws.windows.size() >= count) return;
+        ws.windows.resize(count);
+        ws.allowed.resize(count);
+        ws.best.resize(count);
+    }
+
+    /// Ranking order: higher score first, ties to the lower id; NaN (a broken model) ranks as
+    /// excluded, which keeps it a strict weak order.
+    static constexpr T kOut = -std::numeric_limits<T>::infinity();
+    static bool better(const std::pair<T, Index>& a, const std::pair<T, Index>& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+    }
+
+    /// Empties the request's heap and, with candidates, sorts its allow-list.
+    void start(const RecommendRequest& r, std::vector<Index>& allowed,
+               std::vector<std::pair<T, Index>>& best) const {
+        best.clear();
+        if (best.capacity() < std::size_t(std::max<Index>(r.k, 0))) best.reserve(std::size_t(r.k));
+        allowed.clear();
+        for (const std::int64_t e : r.candidates)
+            if (const ItemId i = items_.find(e)) allowed.push_back(i);
+        std::sort(allowed.begin(), allowed.end());
+        allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+    }
+
+    /// Offers the items lo+1 .. lo+width of row `row` (the block's scores) to the request's heap
+    /// of its k best (the worst on top).
+    void offer(const RecommendRequest& r, const std::vector<ItemId>& ids,
+               const std::vector<Index>& allowed, Index row, Index lo, Index width, Workspace& ws,
+               std::vector<std::pair<T, Index>>& best) const {
         if (ids.empty() || r.k <= 0) return;
-        constexpr T kOut = -std::numeric_limits<T>::infinity();
-        T* s = ws.scores.row(row).data();  // contiguous: a row of a row-major block
+        T* s = ws.scores.row(row).data();  // s[j]: item lo + j; contiguous (row-major block)
+        const auto inside = [&](Index i) { return i > lo && i <= lo + width; };
         if (r.exclude_history)
-            for (const ItemId i : ids) s[i] = kOut;
+            for (const ItemId i : ids)
+                if (inside(i)) s[i - lo] = kOut;
         for (const std::int64_t e : r.exclude)
-            if (const ItemId i = items_.find(e)) s[i] = kOut;
-        ws.order.clear();
+            if (const ItemId i = items_.find(e); i && inside(i)) s[i - lo] = kOut;
+        const std::size_t k = std::size_t(r.k);
+        auto push = [&](Index i) {
+            const T v = std::isnan(s[i - lo]) ? kOut : s[i - lo];
+            const std::pair<T, Index> x{v, i};
+            if (best.size() < k) {
+                best.push_back(x);
+                std::push_heap(best.begin(), best.end(), better);
+            } else if (better(x, best.front())) {
+                std::pop_heap(best.begin(), best.end(), better);
+                best.back() = x;
+                std::push_heap(best.begin(), best.end(), better);
+            }
+        };
         if (r.candidates.empty()) {
-            ws.order.resize(std::size_t(model_.num_items()));
-            std::iota(ws.order.begin(), ws.order.end(), Index(1));
-        } else {
-            for (const std::int64_t e : r.candidates)
-                if (const ItemId i = items_.find(e)) ws.order.push_back(i);
-            std::sort(ws.order.begin(), ws.order.end());
-            ws.order.erase(std::unique(ws.order.begin(), ws.order.end()), ws.order.end());
+            for (Index i = lo + 1; i <= lo + width; ++i) push(i);
+            return;
         }
-        // NaN (a broken model) ranks as excluded, keeping the comparison a strict weak order.
-        const auto key = [&](Index i) { return std::isnan(s[i]) ? kOut : s[i]; };
-        const auto kk = std::min(std::size_t(r.k), ws.order.size());
-        std::partial_sort(ws.order.begin(), ws.order.begin() + std::ptrdiff_t(kk), ws.order.end(),
-                          [&](Index a, Index b) {
-                              const T ka = key(a), kb = key(b);
-                              return ka > kb || (ka == kb && a < b);
-                          });
-        for (std::size_t p = 0; p < kk; ++p) {
-            const Index i = ws.order[p];
-            if (key(i) == kOut) break;
-            out.items.push_back({items_.external(ItemId(i)), double(s[i])});
+        auto it = std::lower_bound(allowed.begin(), allowed.end(), lo + 1);
+        for (; it != allowed.end() && *it <= lo + width; ++it) push(*it);
+    }
+
+    /// The heap, best first, into the answer (excluded items are never returned).
+    void finish(std::vector<std::pair<T, Index>>& best, RecommendResponse& out) const {
+        std::sort_heap(best.begin(), best.end(), better);
+        for (const auto& x : best) {
+            if (x.first == kOut) break;
+            out.items.push_back({items_.external(ItemId(x.second)), double(x.first)});
         }
     }
 
     const Model& model_;
     const IdMap& items_;
+    Index chunk_ = eval_item_chunk(EvalOptions{});
 };
 
 }  // namespace seqrec
