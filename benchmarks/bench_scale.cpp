@@ -12,7 +12,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <seqrec/seqrec.hpp>
 #include <string>
 
@@ -134,15 +133,9 @@ int run_benchmark(int argc, char** argv, ProcessGroup* group) {
 
 int main(int argc, char** argv) {
 #ifdef SEQREC_WITH_MPI
-    std::unique_ptr<MpiSession> mpi;
-    std::unique_ptr<MpiProcessGroup> group;
-    if (launched_by_mpirun()) {
-        mpi = std::make_unique<MpiSession>(&argc, &argv);
-        group = std::make_unique<MpiProcessGroup>();
-    }
-    const int rc = bench::guarded_main([&] { return run_benchmark(argc, argv, group.get()); });
-    if (rc != 0 && group) MPI_Abort(MPI_COMM_WORLD, rc);
-    return rc;
+    const MpiLaunch mpi(&argc, &argv);
+    const int rc = bench::guarded_main([&] { return run_benchmark(argc, argv, mpi.group()); });
+    return rc ? mpi.abort(rc) : 0;
 #else
     return bench::guarded_main([&] { return run_benchmark(argc, argv, nullptr); });
 #endif

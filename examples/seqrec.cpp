@@ -729,18 +729,9 @@ int main(int argc, char** argv) {
     }
     const std::string cmd = argv[1];
 #ifdef SEQREC_WITH_MPI
-    std::unique_ptr<MpiSession> mpi;
-    std::unique_ptr<MpiProcessGroup> group;
-    if (launched_by_mpirun()) {
-        mpi = std::make_unique<MpiSession>(&argc, &argv);
-        group = std::make_unique<MpiProcessGroup>();
-        g_group = group.get();
-    }
-    // An error on one process ends them all: the others would wait in a collective forever.
-    auto fail = [&](int code) {
-        if (g_group) MPI_Abort(MPI_COMM_WORLD, code);
-        return code;
-    };
+    const MpiLaunch mpi(&argc, &argv);
+    g_group = mpi.group();
+    auto fail = [&](int code) { return mpi.abort(code); };
 #else
     if (launched_by_mpirun()) {
         std::fprintf(stderr,

@@ -10,18 +10,18 @@
 using namespace seqrec;
 
 namespace {
-/// Two scalar parameters in one arena, one an item table (l2_emb applies to it only).
-struct TwoScalars {
-    Param<double> emb{1, 1, ParamRole::item_table};
-    Param<double> w{1, 1, ParamRole::weight};
+/// An item table of `rows` one-value rows and a scalar weight in one arena (l2_emb applies to
+/// the table only); one row by default: two scalars.
+struct TableAndWeight {
+    Param<double> emb, w{1, 1, ParamRole::weight};
     ParamArena<double> arena;
-    TwoScalars() {
+    explicit TableAndWeight(Index rows = 1) : emb(rows, 1, ParamRole::item_table) {
         emb.setOnes();
         w.setOnes();
         arena.bind(*this);
     }
-    TwoScalars(const TwoScalars& o) : emb(o.emb), w(o.w) { arena.bind(*this); }
-    TwoScalars& operator=(const TwoScalars& o) {
+    TableAndWeight(const TableAndWeight& o) : emb(o.emb), w(o.w) { arena.bind(*this); }
+    TableAndWeight& operator=(const TableAndWeight& o) {
         arena.copy_values(o.arena);
         return *this;
     }
@@ -33,6 +33,7 @@ struct TwoScalars {
     ParamArena<double>& params() { return arena; }
     const ParamArena<double>& params() const { return arena; }
 };
+using TwoScalars = TableAndWeight;
 }  // namespace
 
 TEST_CASE("Adam: first step moves each weight by lr against the gradient sign") {
@@ -124,28 +125,6 @@ TEST_CASE("Adam: a saved state resumes the same trajectory") {
     CHECK(resumed.steps() == 4);
 }
 
-namespace {
-/// An item table of three one-value rows and a dense weight, in one arena.
-struct ThreeRows {
-    Param<double> emb{3, 1, ParamRole::item_table};
-    Param<double> w{1, 1, ParamRole::weight};
-    ParamArena<double> arena;
-    ThreeRows() {
-        emb.setOnes();
-        w.setOnes();
-        arena.bind(*this);
-    }
-    ThreeRows(const ThreeRows& o) : emb(o.emb), w(o.w) { arena.bind(*this); }
-    template <typename F>
-    void for_each_param(const std::string& p, F&& f) {
-        f(p + "embedding.item", emb);
-        f(p + "block0.w", w);
-    }
-    ParamArena<double>& params() { return arena; }
-    const ParamArena<double>& params() const { return arena; }
-};
-}  // namespace
-
 TEST_CASE("lazy Adam: an item row without a gradient keeps its value and moments") {
     // Row 0 has g = 3, -, 0.5 (absent in step 2); row 2 has 3, -1, -; row 1 never has one.
     // Hand-computed with the recurrences above at the global step (bias correction 1 - beta^t):
@@ -162,7 +141,7 @@ TEST_CASE("lazy Adam: an item row without a gradient keeps its value and moments
         o.lr = 0.1;
         o.lazy = lazy;
         Adam<double> adam(o);
-        ThreeRows theta, grad;
+        TableAndWeight theta(3), grad(3);
         grad.emb.setZero();
         for (int t = 0; t < 3; ++t) {
             grad.emb(0, 0) = g0[t];
@@ -175,7 +154,7 @@ TEST_CASE("lazy Adam: an item row without a gradient keeps its value and moments
             CHECK(theta.w(0, 0) == doctest::Approx(dense0[t]).epsilon(1e-12));  // dense always
         }
         // Without a row list every row is updated, lazy or not.
-        ThreeRows t2, g;
+        TableAndWeight t2(3), g(3);
         g.emb(1, 0) = 2.0;
         Adam<double>(o).step(t2, g);
         CHECK(t2.emb(1, 0) == doctest::Approx(0.9).epsilon(1e-6));

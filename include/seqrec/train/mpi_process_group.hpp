@@ -8,6 +8,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,28 @@ private:
     int rank_ = 0, world_ = 1;
     std::vector<long long> sizes_;
     std::vector<int> counts_, displs_;
+};
+
+/// MPI and the group of every process when mpirun started this one (launched_by_mpirun()),
+/// else nothing: a program runs alone or as one of a group with the same code.
+class MpiLaunch {
+public:
+    MpiLaunch(int* argc, char*** argv) {
+        if (!launched_by_mpirun()) return;
+        session_ = std::make_unique<MpiSession>(argc, argv);
+        group_ = std::make_unique<MpiProcessGroup>();
+    }
+    ProcessGroup* group() const { return group_.get(); }
+    /// Ends every process of the launch: after an error on one, the others would wait in a
+    /// collective forever. Returns `code` when alone.
+    int abort(int code) const {
+        if (group_) MPI_Abort(MPI_COMM_WORLD, code);
+        return code;
+    }
+
+private:
+    std::unique_ptr<MpiSession> session_;  // declared first: finalised after the group is gone
+    std::unique_ptr<MpiProcessGroup> group_;
 };
 
 }  // namespace seqrec
