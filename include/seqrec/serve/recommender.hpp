@@ -6,8 +6,9 @@
 /// chunk into a bounded heap of k per request, so memory stays kEvalBlock x chunk scores per
 /// thread for a million items. A request's scores are the same bits alone or inside a block, and
 /// chunked or not, so every path gives the same answers. Const and thread-safe with one Workspace
-/// per calling thread; after a workspace has been reserved, a call that writes into caller-owned
-/// responses whose lists have held k items before allocates nothing.
+/// per calling thread; after a workspace has been reserved, a call with k and candidate lists of
+/// at most kReservedTopK items, writing into caller-owned responses whose lists have held k items
+/// before, allocates nothing (a longer list grows its slot once).
 #pragma once
 
 #include <algorithm>
@@ -46,6 +47,9 @@ public:
         std::vector<std::vector<std::pair<T, Index>>> best;  // a block's top-k heaps
     };
 
+    /// k and candidate-list lengths a reserved workspace serves without allocating.
+    static constexpr Index kReservedTopK = 1024;
+
     Recommender(const Model& model, const IdMap& items) : model_(model), items_(items) {}
 
     /// Items scored at once (rounded up to whole score panels); tests set a small one.
@@ -61,6 +65,9 @@ public:
         const std::size_t n = std::size_t(model_.maxlen());
         grow(ws, std::size_t(kEvalBlock));
         for (auto& w : ws.windows) w.reserve(std::max(n, max_history));
+        const auto lists = std::size_t(std::min(kReservedTopK, model_.num_items()));
+        for (auto& b : ws.best) b.reserve(lists);
+        for (auto& a : ws.allowed) a.reserve(lists);
         ws.windows[0].assign(n, ItemId(1));
         ws.queries.setZero(padded_score_rows(kEvalBlock), model_.query_dim());
         model_.query(ws.windows[0], ws.queries.row(0), ws.cache);

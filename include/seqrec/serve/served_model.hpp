@@ -6,7 +6,9 @@
 /// Concurrency contract: every member is const and may be called from any number of threads at
 /// once. Scratch memory comes from the caller (`make_workspace`, one per thread) or from an
 /// internal pool (one workspace per concurrent caller, created on first need and reused); in
-/// steady state a call allocates nothing beyond what the caller's response lists need. A server
+/// steady state a call allocates nothing beyond what the caller's response lists need (for k
+/// and candidate lists up to Recommender's kReservedTopK, 1,024 items; a longer one grows a
+/// workspace once). A server
 /// swaps models by replacing the shared_ptr (std::atomic_store); calls still running keep the old
 /// model alive until they return.
 #pragma once
