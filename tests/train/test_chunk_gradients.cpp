@@ -56,11 +56,11 @@ template <typename Model>
 void check_rule(const Model& model, const ObjectiveSpec& spec) {
     REQUIRE_FALSE(writes_every_item_row(spec));
     const auto batch = some_windows(model.maxlen(), 3);
-    std::set<ItemId> allowed;
+    std::set<ItemId> allowed;  // what the trainer lists for these windows
     for (const auto& s : batch)
-        for (const auto* ids : {&s.input, &s.target, &s.negative})
-            allowed.insert(ids->begin(), ids->end());
-    if (spec.negatives) allowed.insert(spec.negatives->begin(), spec.negatives->end());
+        item_rows_written(spec, s, [&](const std::vector<ItemId>& ids) {
+            allowed.insert(ids.begin(), ids.end());
+        });
     Model grad = model.zeros_like();
     ObjectiveWorkspace<Model> ws;
     Rng stream(0);
@@ -212,7 +212,7 @@ TEST_CASE(
     const std::uint32_t far = 5000;
     std::memcpy(bad.data() + ids_at + 4, &far, 4);
     refused(bad);  // row out of range
-    bad = msg0;
-    std::memcpy(bad.data() + ids_at + 8, bad.data() + ids_at, 4);
-    refused(bad);  // a row twice
+    auto twice = msg0;
+    std::memcpy(twice.data() + ids_at + 8, msg0.data() + ids_at, 4);  // third id = first
+    refused(twice);                                                   // a row twice
 }

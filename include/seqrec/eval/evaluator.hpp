@@ -110,7 +110,7 @@ inline constexpr Index kEvalBlock = 64;
 /// The ranks of a block of users whose query rows are in w.queries, streaming the catalogue
 /// through in item chunks: a first pass scores the chunks that hold a target (for the target's
 /// score), a second counts, chunk by chunk, the candidates scoring at least as high. Chunks start
-/// at multiples of kScoreRowAlign, so every score has the bits of the unchunked block's and the
+/// at multiples of kScoreItemPanel, so every score has the bits of the unchunked block's and the
 /// ranks equal full_rank's / sampled_rank's. The second pass starts with the chunk the first
 /// left in the buffer, so a block's extra cost is the target chunks less one.
 template <typename Model, typename PerThread>

@@ -70,10 +70,20 @@ struct ObjectiveSpec {
 };
 
 /// True when the objective may write every row of the item tables' gradient (full CE and
-/// distillation score the whole catalogue); otherwise a window writes only the rows of its
-/// inputs, targets and negatives, and sampled CE also the batch's shared negatives.
+/// distillation score the whole catalogue); otherwise item_rows_written says which rows.
 inline bool writes_every_item_row(const ObjectiveSpec& spec) {
     return spec.loss == LossKind::ce || (spec.kd && spec.kd->teacher);
+}
+
+/// The item rows window `s` may write in the item tables' gradient, as lists passed to
+/// touch(ids): its inputs, targets and negatives, and sampled CE's shared negatives. Meaningful
+/// only when !writes_every_item_row(spec).
+template <typename Touch>
+void item_rows_written(const ObjectiveSpec& spec, const TrainSample& s, Touch&& touch) {
+    touch(s.input);
+    touch(s.target);
+    touch(s.negative);
+    if (spec.loss == LossKind::sampled_ce && spec.negatives) touch(*spec.negatives);
 }
 
 /// The loss a model family trains with by default.

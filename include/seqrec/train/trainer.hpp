@@ -321,7 +321,6 @@ private:
             chunks_.clear(c);
             if (ci < mine.first || ci >= mine.second) return;  // past the batch, or another's
             if (every_row) chunks_.touch_all(c);
-            if (opt_.loss == LossKind::sampled_ce) chunks_.touch(c, batch_negatives_);
             const std::size_t tid = std::size_t(thread_index());
             auto& ws = ws_[tid];
             TrainSample& s = samples_[tid];
@@ -337,9 +336,8 @@ private:
                     if (needs_negatives(opt_.loss))
                         sample_negatives(seen_[std::size_t(u)], split.num_items, s.target.size(),
                                          s.negative, r);
-                    chunks_.touch(c, s.input);  // the rows this window's gradient may write
-                    chunks_.touch(c, s.target);
-                    chunks_.touch(c, s.negative);
+                    item_rows_written(
+                        spec_, s, [&](const std::vector<ItemId>& ids) { chunks_.touch(c, ids); });
                     return s;
                 },
                 &rng, spec_, scale, &chunks_[c], ws);
