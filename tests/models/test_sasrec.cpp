@@ -47,12 +47,13 @@ std::vector<TrainSample> batch_of_windows() {
 const std::vector<ItemId> kNegatives = {7, 2, 7, 3, 9};
 const NegativeSampling kSampling(NegativeSampler::popularity, 5, {0, 4, 1, 0, 7, 2, 2, 9, 0, 3});
 
-/// All windows in one pack (dropout frozen: the same masks on every call).
+/// The batch's windows in packs of `per_pack` (dropout frozen: the same masks on every call).
 double batch_loss(const SASRec<double>& m, const std::vector<TrainSample>& batch, LossKind kind,
-                  SASRec<double>* grad) {
+                  SASRec<double>* grad, Index per_pack = 2) {
     double targets = 0;
     for (const auto& s : batch) targets += double(s.target.size());
     ObjectiveSpec spec = small_chunks(kind);
+    spec.pack_windows = per_pack;
     spec.negatives = &kNegatives;
     spec.log_q = &kSampling.log_q();
     return packed_loss(m, batch, spec, 1.0 / targets, grad, 5);
@@ -61,26 +62,66 @@ double batch_loss(const SASRec<double>& m, const std::vector<TrainSample>& batch
 }  // namespace
 
 TEST_CASE("SASRec + loss: every parameter gradient matches central differences") {
-    for (LossKind kind : {LossKind::bce, LossKind::ce, LossKind::sampled_ce}) {
-        for (double p : {0.0, 0.3}) {
-            INFO("loss " << to_string(kind));
-            CAPTURE(p);
-            SASRec<double> model = small_model(p, 3);
-            const auto batch = batch_of_windows();
-            CHECK(batch[0].input.size() == 6);
-            CHECK(batch[1].input.size() == 1);
-            SASRec<double> grad = model.zeros_like();
-            batch_loss(model, batch, kind, &grad);
-            auto loss = [&] { return batch_loss(model, batch, kind, nullptr); };
-            auto params = param_list<double>(model);
-            auto grads = param_list<double>(grad);
-            REQUIRE(params.size() == 2 + 2 * 14 + 2);  // E, P; 14 per block; LN_out
-            for (std::size_t i = 0; i < params.size(); ++i) {
-                INFO("parameter " << params[i].name);
-                CHECK(gradients_match(*grads[i].value, numeric_gradient(*params[i].value, loss)));
+    // Packs of 2 split the 5 windows (6, 1, 3, 2, 4 rows) into 3 packs; the default packs them
+    // all in one.
+    for (LossKind kind : {LossKind::bce, LossKind::ce, LossKind::sampled_ce})
+        for (Index per_pack : {Index(2), Index(0)})
+            for (double p : {0.0, 0.3}) {
+                INFO("loss " << to_string(kind));
+                CAPTURE(per_pack);
+                CAPTURE(p);
+                SASRec<double> model = small_model(p, 3);
+                const auto batch = batch_of_windows();
+                CHECK(batch[0].input.size() == 6);
+                CHECK(batch[1].input.size() == 1);
+                SASRec<double> grad = model.zeros_like();
+                batch_loss(model, batch, kind, &grad, per_pack);
+                auto loss = [&] { return batch_loss(model, batch, kind, nullptr, per_pack); };
+                auto params = param_list<double>(model);
+                auto grads = param_list<double>(grad);
+                REQUIRE(params.size() == 2 + 2 * 14 + 2);  // E, P; 14 per block; LN_out
+                for (std::size_t i = 0; i < params.size(); ++i) {
+                    INFO("parameter " << params[i].name);
+                    CHECK(
+                        gradients_match(*grads[i].value, numeric_gradient(*params[i].value, loss)));
+                }
+                CHECK(grad.embedding.E.row(0).isZero());  // padding row gets nothing
             }
-            CHECK(grad.embedding.E.row(0).isZero());  // padding row gets nothing
+}
+
+TEST_CASE("SASRec: a pack of windows computes what each window computes alone") {
+    for (const char* variant : {"sasrec", "mqsa", "rpesa"}) {
+        CAPTURE(variant);
+        SASRecConfig cfg = make_config<SASRecConfig>(
+            {{"num_items", 9}, {"maxlen", 6}, {"dim", 4}, {"heads", 2}, {"dropout", 0.0}});
+        if (std::string(variant) == "mqsa") cfg.multi_query = true;
+        if (std::string(variant) == "rpesa") {
+            cfg.attention = AttentionKind::relative;
+            cfg.max_rel = 2;
         }
+        SASRec<double> model(cfg);
+        Rng init(5);
+        model.init(init);
+        perturb_constants(model, 5, 0.2);
+        const auto batch = batch_of_windows();
+        WindowPack pack;
+        for (const auto& s : batch) pack.add(s.input.data(), Index(s.input.size()));
+        SASRec<double>::Cache packed, alone;
+        const Mat H = model.forward(pack.ids.data(), pack.view(), packed, nullptr);
+        REQUIRE(H.rows() == 16);
+        Mat dH = Mat::Random(H.rows(), H.cols());
+        SASRec<double> g_pack = model.zeros_like(), g_alone = model.zeros_like();
+        model.backward(dH, pack.ids.data(), pack.view(), packed, g_pack);
+        for (std::size_t w = 0; w < batch.size(); ++w) {
+            const Index o = pack.offsets[w], L = Index(batch[w].input.size());
+            const Mat h = model.forward(batch[w].input, alone, nullptr);
+            CHECK(relative_error(h, H.middleRows(o, L)) < 1e-13);
+            model.backward(dH.middleRows(o, L), batch[w].input, alone, g_alone);
+        }
+        CHECK(relative_error(g_pack.params().values(), g_alone.params().values()) < 1e-12);
+        // Backward adds: a second call doubles every gradient.
+        model.backward(dH, pack.ids.data(), pack.view(), packed, g_pack);
+        CHECK(relative_error(g_pack.params().values(), 2.0 * g_alone.params().values()) < 1e-12);
     }
 }
 

@@ -1,6 +1,7 @@
-// The training objective over a batch of windows as the trainer runs it: one pack, each window's
-// dropout stream keyed by (seed, window), item-table losses in row blocks of 3 and item chunks of
-// 4, so that the multi-block and multi-chunk paths run with sizes that divide nothing here.
+// The training objective over a batch of windows as the trainer runs it: each window's stream keyed
+// by (seed, window), SASRec's windows in packs of 2, item-table losses in row blocks
+// of 3 and item chunks of 4, so that the multi-pack, multi-block and multi-chunk paths run with
+// sizes that divide nothing here.
 #pragma once
 
 #include <seqrec/train/objective.hpp>
@@ -12,6 +13,7 @@ inline ObjectiveSpec small_chunks(LossKind kind, const Distillation* kd = nullpt
     ObjectiveSpec spec{kind, kd};
     spec.chunks.row_block = 3;
     spec.chunks.item_chunk = 4;
+    spec.pack_windows = 2;
     return spec;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "seqrec/core/error.hpp"
+#include "seqrec/core/pack.hpp"
 #include "seqrec/core/param.hpp"
 #include "seqrec/layers/dropout.hpp"
 
@@ -32,27 +33,35 @@ struct ItemPositionEmbedding {
 
     T input_scale() const { return scale ? std::sqrt(T(E.cols())) : T(1); }
 
-    /// ids: L <= n item ids in 1..N (compact window); writes X0 (L x d) and its dropout mask.
-    void forward(const std::vector<ItemId>& ids, Buffer<T>& X0, Buffer<T>& mask, Rng* rng) const {
-        const Index L = Index(ids.size());
-        SEQREC_CHECK(
-            L <= maxlen, ShapeError,
-            "window of " + std::to_string(L) + " items exceeds maxlen " + std::to_string(maxlen));
+    /// ids: the packed windows' item ids in 1..N, each window compact (L <= n, its slots
+    /// n-L..n-1); writes X0 (rows x d) and its dropout mask (one draw of rng for the pack).
+    void forward(const ItemId* ids, PackRows pack, Buffer<T>& X0, Buffer<T>& mask, Rng* rng) const {
         const T c = input_scale();
-        X0.resize(L, E.cols());
-        for (Index t = 0; t < L; ++t) X0.row(t) = c * E.row(ids[t]);
-        if (positional) X0 += P.bottomRows(L);  // slots n-L..n-1
+        X0.resize(pack.rows(), E.cols());
+        for (Index w = 0; w < pack.windows; ++w) {
+            const Index L = pack.length(w), o = pack.begin(w);
+            SEQREC_CHECK(L <= maxlen, ShapeError,
+                         "window of " + std::to_string(L) + " items exceeds maxlen " +
+                             std::to_string(maxlen));
+            for (Index t = 0; t < L; ++t) X0.row(o + t) = c * E.row(ids[o + t]);
+            if (positional) X0.middleRows(o, L) += P.bottomRows(L);
+        }
         dropout_forward(X0, mask, dropout, rng);
+    }
+    void forward(const std::vector<ItemId>& ids, Buffer<T>& X0, Buffer<T>& mask, Rng* rng) const {
+        forward(ids.data(), OneWindow(Index(ids.size())), X0, mask, rng);
     }
     /// From dL/dX0: scatter-adds into grad.E and grad.P. `scratch` holds the masked gradient
     /// (dropout on), rounded once as the forward's product was.
-    void backward(const ConstRef<T>& dX0, const std::vector<ItemId>& ids, const Buffer<T>& mask,
+    void backward(const ConstRef<T>& dX0, const ItemId* ids, PackRows pack, const Buffer<T>& mask,
                   ItemPositionEmbedding& grad, Buffer<T>& scratch) const {
-        const Index L = Index(ids.size());
         const T c = input_scale();
         auto scatter = [&](const auto& g) {
-            for (Index t = 0; t < L; ++t) grad.E.row(ids[t]) += c * g.row(t);
-            if (positional) grad.P.bottomRows(L) += g;
+            for (Index w = 0; w < pack.windows; ++w) {
+                const Index L = pack.length(w), o = pack.begin(w);
+                for (Index t = 0; t < L; ++t) grad.E.row(ids[o + t]) += c * g.row(o + t);
+                if (positional) grad.P.bottomRows(L) += g.middleRows(o, L);
+            }
         };
         if (mask.size()) {
             scratch = dX0.cwiseProduct(mask);
@@ -60,6 +69,10 @@ struct ItemPositionEmbedding {
         } else {
             scatter(dX0);
         }
+    }
+    void backward(const ConstRef<T>& dX0, const std::vector<ItemId>& ids, const Buffer<T>& mask,
+                  ItemPositionEmbedding& grad, Buffer<T>& scratch) const {
+        backward(dX0, ids.data(), OneWindow(Index(ids.size())), mask, grad, scratch);
     }
     template <typename F>
     void for_each_param(const std::string& prefix, F&& f) {

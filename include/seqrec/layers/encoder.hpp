@@ -28,25 +28,26 @@ struct Encoder {
         for (Index b = 0; b < num_blocks; ++b) blocks.emplace_back(c);
     }
 
-    /// X0 (L x d) -> Ĥ (L x d), kept in c.out.
-    const Buffer<T>& forward(const ConstRef<T>& X0, Cache& c, Rng* rng) const {
+    /// X0 (rows x d, packed windows) -> Ĥ (rows x d), kept in c.out.
+    const Buffer<T>& forward(const ConstRef<T>& X0, PackRows pack, Cache& c, Rng* rng) const {
         const std::size_t nb = blocks.size();
         c.xs.resize(nb + 1);
         c.blocks.resize(nb);
         c.xs[0] = X0;
         for (std::size_t b = 0; b < nb; ++b)
-            blocks[b].forward(c.xs[b], c.xs[b + 1], c.blocks[b], rng);
+            blocks[b].forward(c.xs[b], pack, c.xs[b + 1], c.blocks[b], rng);
         ln_out.forward(c.xs[nb], c.out, &c.ln_out);
         return c.out;
     }
     /// From dĤ: ADDS parameter gradients into `grad` and dL/dX0 into dX0.
-    void backward(const ConstRef<T>& dout, Cache& c, Encoder& grad, Buffer<T>& dX0) const {
+    void backward(const ConstRef<T>& dout, PackRows pack, Cache& c, Encoder& grad,
+                  Buffer<T>& dX0) const {
         const std::size_t nb = blocks.size();
         c.dx.setZero(dout.rows(), dout.cols());
         ln_out.backward(dout, c.ln_out, grad.ln_out, c.dx);
         for (std::size_t b = nb; b-- > 0;) {
             c.dnext.setZero(dout.rows(), dout.cols());
-            blocks[b].backward(c.dx, c.xs[b], c.blocks[b], grad.blocks[b], c.dnext);
+            blocks[b].backward(c.dx, c.xs[b], pack, c.blocks[b], grad.blocks[b], c.dnext);
             std::swap(c.dx, c.dnext);
         }
         dX0 += c.dx;

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "seqrec/core/pack.hpp"
 #include "seqrec/core/param.hpp"
 #include "seqrec/kernels/gemm.hpp"
 #include "seqrec/layers/attention_scores.hpp"
@@ -19,8 +20,8 @@
 
 namespace seqrec {
 
-/// Shapes: Z, X, O (L x d), one compact window (every row a real item, so the causal mask is the
-/// whole mask; padding slots are never computed). Per head k the columns k*dh..(k+1)*dh-1.
+/// Shapes: Z, X, O (rows x d), packed compact windows (every row a real item, so the causal mask
+/// is the whole mask; padding slots are never computed). Per head k the columns k*dh..(k+1)*dh-1.
 /// Only the lower triangle of the (L x L) score matrices is computed (triangular products).
 template <typename T>
 struct MultiHeadAttention {
@@ -49,76 +50,94 @@ struct MultiHeadAttention {
 
     Index head_dim() const { return wq.W.cols() / heads; }
 
-    /// O = concat_k Drop(softmax_causal(Q_k K_k^T / sqrt(dh) + policy)) V_k (+ policy values).
-    /// rng == nullptr: evaluation.
-    void forward(const ConstRef<T>& Z, const ConstRef<T>& X, Buffer<T>& O, Cache& c,
+    /// O = concat_k Drop(softmax_causal(Q_k K_k^T / sqrt(dh) + policy)) V_k (+ policy values),
+    /// per window of the pack; the projections run once over all its rows. rng == nullptr:
+    /// evaluation.
+    void forward(const ConstRef<T>& Z, const ConstRef<T>& X, PackRows pack, Buffer<T>& O, Cache& c,
                  Rng* rng) const {
-        const Index L = X.rows(), dh = head_dim();
+        const Index dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
         wq.forward(Z, c.Q);
         wk.forward(X, c.K);
         wv.forward(X, c.V);
-        O.resize(L, wq.W.cols());
-        c.weights.resize(heads);
+        O.resize(X.rows(), wq.W.cols());
+        c.weights.resize(std::size_t(pack.windows * heads));
         std::visit(
             [&](const auto& sc) {
-                for (Index k = 0; k < heads; ++k) {
-                    Buffer<T>& A = c.weights[k].probs;
-                    A.resize(L, L);
-                    const auto Qk = c.Q.middleCols(k * dh, dh);
-                    A.template triangularView<Eigen::Lower>() =
-                        s * Qk * c.K.middleCols(k * dh, dh).transpose();
-                    sc.add_scores(Qk, k, dh, s, A, c.scores);
-                    const Buffer<T>& W = c.weights[k].forward(refine, dropout, rng);  // Ã
-                    trmm_assign(O.middleCols(k * dh, dh), W.template triangularView<Eigen::Lower>(),
-                                c.V.middleCols(k * dh, dh));
-                    sc.add_values(W, k, dh, O.middleCols(k * dh, dh), c.scores);
+                for (Index w = 0; w < pack.windows; ++w) {
+                    const Index o = pack.begin(w), L = pack.length(w);
+                    for (Index k = 0; k < heads; ++k) {
+                        Buffer<T>& A = c.weights[std::size_t(w * heads + k)].probs;
+                        A.resize(L, L);
+                        const auto Qk = c.Q.block(o, k * dh, L, dh);
+                        A.template triangularView<Eigen::Lower>() =
+                            s * Qk * c.K.block(o, k * dh, L, dh).transpose();
+                        sc.add_scores(Qk, k, dh, s, A, c.scores);
+                        const Buffer<T>& W =
+                            c.weights[std::size_t(w * heads + k)].forward(refine, dropout, rng);
+                        auto Ok = O.block(o, k * dh, L, dh);
+                        trmm_assign(Ok, W.template triangularView<Eigen::Lower>(),
+                                    c.V.block(o, k * dh, L, dh));
+                        sc.add_values(W, k, dh, Ok, c.scores);
+                    }
                 }
             },
             scores);
     }
+    void forward(const ConstRef<T>& Z, const ConstRef<T>& X, Buffer<T>& O, Cache& c,
+                 Rng* rng) const {
+        forward(Z, X, OneWindow(X.rows()), O, c, rng);
+    }
 
-    /// (B.3). ADDS parameter grads into `grad`, dL/dZ into dZ and dL/dX into dX (both L x d).
-    void backward(const ConstRef<T>& dO, const ConstRef<T>& Z, const ConstRef<T>& X, Cache& c,
-                  MultiHeadAttention& grad, Buffer<T>& dZ, Buffer<T>& dX) const {
-        const Index L = X.rows(), d = X.cols(), dh = head_dim();
+    /// (B.3). ADDS parameter grads into `grad`, dL/dZ into dZ and dL/dX into dX (rows x d); the
+    /// projections' gradients are one product each over all rows of the pack.
+    void backward(const ConstRef<T>& dO, const ConstRef<T>& Z, const ConstRef<T>& X, PackRows pack,
+                  Cache& c, MultiHeadAttention& grad, Buffer<T>& dZ, Buffer<T>& dX) const {
+        const Index rows = X.rows(), d = X.cols(), dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
-        c.dQ.resize(L, d);
-        c.dK.resize(L, d);
-        c.dV.resize(L, d);
+        c.dQ.resize(rows, d);
+        c.dK.resize(rows, d);
+        c.dV.resize(rows, d);
         std::visit(
             [&](const auto& sc) {
                 auto& gsc = std::get<std::decay_t<decltype(sc)>>(grad.scores);
-                for (Index k = 0; k < heads; ++k) {
-                    AttentionWeights<T>& aw = c.weights[k];
-                    const auto dOk = dO.middleCols(k * dh, dh);
-                    // dV = Ã^T dO, with Ã = A or R (times the dropout mask).
-                    // Ã with its mask goes to dA, free until the weight stage writes it below.
-                    const Buffer<T>& W = aw.weights(refine, c.dA);
-                    trmm_assign(c.dV.middleCols(k * dh, dh),
-                                W.template triangularView<Eigen::Lower>().transpose(), dOk);
-                    // dÃ = dO V^T (lower triangle) plus the policy's value term, then dS
-                    // through the weight stage.
-                    Buffer<T>& G = c.G;
-                    G.resize(L, L);
-                    G.template triangularView<Eigen::Lower>() =
-                        dOk * c.V.middleCols(k * dh, dh).transpose();
-                    sc.backward_values(W, dOk, k, dh, G, gsc, c.scores);
-                    aw.backward(refine, G, grad.refine, c.dA);
-                    G *= s;  // dS * s: dQ = s dS K, dK = s dS^T Q
-                    const auto Qk = c.Q.middleCols(k * dh, dh);
-                    trmm_assign(c.dQ.middleCols(k * dh, dh),
-                                G.template triangularView<Eigen::Lower>(),
-                                c.K.middleCols(k * dh, dh));
-                    trmm_assign(c.dK.middleCols(k * dh, dh),
-                                G.template triangularView<Eigen::Lower>().transpose(), Qk);
-                    sc.backward_scores(G, s, Qk, k, dh, c.dQ.middleCols(k * dh, dh), gsc, c.scores);
+                for (Index w = 0; w < pack.windows; ++w) {
+                    const Index o = pack.begin(w), L = pack.length(w);
+                    for (Index k = 0; k < heads; ++k) {
+                        AttentionWeights<T>& aw = c.weights[std::size_t(w * heads + k)];
+                        const auto dOk = dO.block(o, k * dh, L, dh);
+                        const auto Vk = c.V.block(o, k * dh, L, dh);
+                        // dV = Ã^T dO, with Ã = A or R (times the dropout mask).
+                        // Ã with its mask goes to dA, free until the weight stage writes it.
+                        const Buffer<T>& W = aw.weights(refine, c.dA);
+                        trmm_assign(c.dV.block(o, k * dh, L, dh),
+                                    W.template triangularView<Eigen::Lower>().transpose(), dOk);
+                        // dÃ = dO V^T (lower triangle) plus the policy's value term, then dS
+                        // through the weight stage.
+                        Buffer<T>& G = c.G;
+                        G.resize(L, L);
+                        G.template triangularView<Eigen::Lower>() = dOk * Vk.transpose();
+                        sc.backward_values(W, dOk, k, dh, G, gsc, c.scores);
+                        aw.backward(refine, G, grad.refine, c.dA);
+                        G *= s;  // dS * s: dQ = s dS K, dK = s dS^T Q
+                        const auto Qk = c.Q.block(o, k * dh, L, dh);
+                        auto dQk = c.dQ.block(o, k * dh, L, dh);
+                        trmm_assign(dQk, G.template triangularView<Eigen::Lower>(),
+                                    c.K.block(o, k * dh, L, dh));
+                        trmm_assign(c.dK.block(o, k * dh, L, dh),
+                                    G.template triangularView<Eigen::Lower>().transpose(), Qk);
+                        sc.backward_scores(G, s, Qk, k, dh, dQk, gsc, c.scores);
+                    }
                 }
             },
             scores);
         wq.backward(Z, c.dQ, grad.wq, &dZ);
         wk.backward(X, c.dK, grad.wk, &dX);
         wv.backward(X, c.dV, grad.wv, &dX);
+    }
+    void backward(const ConstRef<T>& dO, const ConstRef<T>& Z, const ConstRef<T>& X, Cache& c,
+                  MultiHeadAttention& grad, Buffer<T>& dZ, Buffer<T>& dX) const {
+        backward(dO, Z, X, OneWindow(X.rows()), c, grad, dZ, dX);
     }
 
     /// Inference for the last slot only: z (1 x d) is the last row of Z; keys and values from all

@@ -13,9 +13,9 @@
 
 namespace seqrec {
 
-/// Shapes: X, X' (L x d), one compact window. The block input X is owned by the caller (the
-/// model keeps every block's input), so the cache does not copy it.
-/// A block's hyper-parameters (the model config fills one per tower).
+/// Shapes: X, X' (rows x d), packed compact windows (core/pack.hpp). The block input X is owned by
+/// the caller (the model keeps every block's input), so the cache does not copy it. A block's
+/// hyper-parameters (the model config fills one per tower).
 struct BlockConfig {
     Index dim = 50, heads = 1, maxlen = 50;
     double dropout = 0.0;
@@ -52,50 +52,63 @@ struct TransformerBlock {
           ffn(c.dim, c.dim, c.activation, c.dropout),
           query_window(c.query_window) {}
 
-    /// (5.1)-(5.2) on a compact window: Xbar_t = mean of rows max(0, t-L+1)..t.
-    static void window_mean(const ConstRef<T>& X, Index Lq, Buffer<T>& Xbar) {
+    /// (5.1)-(5.2) per compact window of the pack: Xbar_t = mean of rows max(0, t-L+1)..t.
+    static void window_mean(const ConstRef<T>& X, PackRows pack, Index Lq, Buffer<T>& Xbar) {
         Xbar.resize(X.rows(), X.cols());
-        for (Index t = 0; t < X.rows(); ++t) {
-            const Index lo = std::max<Index>(0, t - Lq + 1);
-            Xbar.row(t) = X.middleRows(lo, t - lo + 1).colwise().sum() / T(t - lo + 1);
+        for (Index w = 0; w < pack.windows; ++w) {
+            const Index o = pack.begin(w);
+            for (Index t = 0; t < pack.length(w); ++t) {
+                const Index lo = std::max<Index>(0, t - Lq + 1);
+                Xbar.row(o + t) = X.middleRows(o + lo, t - lo + 1).colwise().sum() / T(t - lo + 1);
+            }
         }
     }
 
-    void forward(const ConstRef<T>& X, Buffer<T>& Xout, Cache& c, Rng* rng) const {
+    void forward(const ConstRef<T>& X, PackRows pack, Buffer<T>& Xout, Cache& c, Rng* rng) const {
         if (query_window > 1) {
-            window_mean(X, query_window, c.Xbar);
+            window_mean(X, pack, query_window, c.Xbar);
             ln_a.forward(c.Xbar, c.Z, &c.ln_a);  // (5.3)
         } else {
             ln_a.forward(X, c.Z, &c.ln_a);  // (2.1)
         }
-        attn.forward(c.Z, X, c.O, c.attn, rng);  // (2.2)-(2.6)
-        c.H = c.O + c.Z;                         // (2.7)
-        ln_f.forward(c.H, c.Y, &c.ln_f);         // (2.8)
-        ffn.forward(c.Y, c.F, c.ffn, rng);       // (1.2)
-        Xout = c.Y + c.F;                        // (2.9), all rows real
+        attn.forward(c.Z, X, pack, c.O, c.attn, rng);  // (2.2)-(2.6)
+        c.H = c.O + c.Z;                               // (2.7)
+        ln_f.forward(c.H, c.Y, &c.ln_f);               // (2.8)
+        ffn.forward(c.Y, c.F, c.ffn, rng);             // (1.2)
+        Xout = c.Y + c.F;                              // (2.9), all rows real
+    }
+    void forward(const ConstRef<T>& X, Buffer<T>& Xout, Cache& c, Rng* rng) const {
+        forward(X, OneWindow(X.rows()), Xout, c, rng);
     }
 
     /// X is this block's forward input. ADDS parameter grads into `grad` and dL/dX into dX.
-    void backward(const ConstRef<T>& dXout, const ConstRef<T>& X, Cache& c, TransformerBlock& grad,
-                  Buffer<T>& dX) const {
-        const Index L = X.rows(), d = X.cols();
+    void backward(const ConstRef<T>& dXout, const ConstRef<T>& X, PackRows pack, Cache& c,
+                  TransformerBlock& grad, Buffer<T>& dX) const {
+        const Index rows = X.rows(), d = X.cols();
         c.dY = dXout;                                     // residual Y -> X'
         ffn.backward(dXout, c.Y, c.ffn, grad.ffn, c.dY);  // dY += FFN'(dX')
-        c.dH.setZero(L, d);
+        c.dH.setZero(rows, d);
         ln_f.backward(c.dY, c.ln_f, grad.ln_f, c.dH);
         c.dZ = c.dH;  // residual Z -> H
-        attn.backward(c.dH, c.Z, X, c.attn, grad.attn, c.dZ, dX);
+        attn.backward(c.dH, c.Z, X, pack, c.attn, grad.attn, c.dZ, dX);
         if (query_window > 1) {  // (B.14): dX_j += sum over t in j..j+L-1 of dXbar_t / c_t
-            c.dY.setZero(L, d);
+            c.dY.setZero(rows, d);
             ln_a.backward(c.dZ, c.ln_a, grad.ln_a, c.dY);
-            for (Index t = 0; t < L; ++t) {
-                const Index lo = std::max<Index>(0, t - query_window + 1);
-                const T inv = T(1) / T(t - lo + 1);
-                for (Index j = lo; j <= t; ++j) dX.row(j) += inv * c.dY.row(t);
+            for (Index w = 0; w < pack.windows; ++w) {
+                const Index o = pack.begin(w);
+                for (Index t = 0; t < pack.length(w); ++t) {
+                    const Index lo = std::max<Index>(0, t - query_window + 1);
+                    const T inv = T(1) / T(t - lo + 1);
+                    for (Index j = lo; j <= t; ++j) dX.row(o + j) += inv * c.dY.row(o + t);
+                }
             }
         } else {
             ln_a.backward(c.dZ, c.ln_a, grad.ln_a, dX);
         }
+    }
+    void backward(const ConstRef<T>& dXout, const ConstRef<T>& X, Cache& c, TransformerBlock& grad,
+                  Buffer<T>& dX) const {
+        backward(dXout, X, OneWindow(X.rows()), c, grad, dX);
     }
 
     /// Inference output of the last slot only (1 x d); X holds all L rows of the block input.

@@ -10,13 +10,13 @@
 
 namespace seqrec {
 
-/// H (L x d) final representations, E (N+1 x d) output table; row t is scored against pos[t]
+/// H (rows x d) final representations, E (N+1 x d) output table; row t is scored against pos[t]
 /// and neg[t]; rows with pos[t] == 0 are skipped. Returns scale * sum of
 /// softplus(-r+) + softplus(r-). Writes dL/dH into dH (L x d) and adds dL/dE into *dE when given.
 /// Cost O(L d): two rows per position, never the N-wide score row.
 template <typename T>
-double bce_loss(const ConstRef<T>& H, const ConstRef<T>& E, const std::vector<ItemId>& pos,
-                const std::vector<ItemId>& neg, T scale, Buffer<T>& dH, Param<T>* dE) {
+double bce_loss(const ConstRef<T>& H, const ConstRef<T>& E, const ItemId* pos, const ItemId* neg,
+                T scale, Buffer<T>& dH, Param<T>* dE) {
     double loss = 0.0;
     dH.setZero(H.rows(), H.cols());
     for (Index t = 0; t < H.rows(); ++t) {
@@ -32,6 +32,11 @@ double bce_loss(const ConstRef<T>& H, const ConstRef<T>& E, const std::vector<It
         }
     }
     return loss * double(scale);
+}
+template <typename T>
+double bce_loss(const ConstRef<T>& H, const ConstRef<T>& E, const std::vector<ItemId>& pos,
+                const std::vector<ItemId>& neg, T scale, Buffer<T>& dH, Param<T>* dE) {
+    return bce_loss(H, E, pos.data(), neg.data(), scale, dH, dE);
 }
 
 }  // namespace seqrec

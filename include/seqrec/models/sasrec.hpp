@@ -250,37 +250,48 @@ public:
         return g;
     }
 
-    /// Training / checking forward over a compact window. Returns the final representations
-    /// Ĥ (L x d) (MQSA: alpha Ĥ^S + (1 - alpha) Ĥ^L, 5.4), valid until the next call with this
-    /// cache. rng == nullptr: no dropout. Both towers read the same dropped-out X0.
-    const Buf& forward(const std::vector<ItemId>& ids, Cache& c, Rng* rng) const {
-        embedding.forward(ids, c.x0, c.emb_mask, rng);  // (1.1)
+    /// Training / checking forward over packed compact windows (core/pack.hpp): `ids` holds
+    /// every window's items, oldest first within each. Returns the final representations Ĥ
+    /// (rows x d) (MQSA: alpha Ĥ^S + (1 - alpha) Ĥ^L, 5.4), valid until the next call with this
+    /// cache. The row-wise layers run once over the whole pack, attention per window.
+    /// rng == nullptr: no dropout. Both towers read the same dropped-out X0.
+    const Buf& forward(const ItemId* ids, PackRows pack, Cache& c, Rng* rng) const {
+        embedding.forward(ids, pack, c.x0, c.emb_mask, rng);  // (1.1)
         c.towers.resize(towers.size());
-        const Buf& h0 = towers[0].forward(c.x0, c.towers[0], rng);
+        const Buf& h0 = towers[0].forward(c.x0, pack, c.towers[0], rng);
         if (towers.size() == 1) {
             c.out = h0;
             return c.out;
         }
         c.out = T(config.tower_weight(0)) * h0 +
-                T(config.tower_weight(1)) * towers[1].forward(c.x0, c.towers[1], rng);
+                T(config.tower_weight(1)) * towers[1].forward(c.x0, pack, c.towers[1], rng);
         for (std::size_t i = 2; i < towers.size(); ++i)
-            c.out += T(config.tower_weight(i)) * towers[i].forward(c.x0, c.towers[i], rng);
+            c.out += T(config.tower_weight(i)) * towers[i].forward(c.x0, pack, c.towers[i], rng);
         return c.out;
     }
+    /// One window: the pack of one.
+    const Buf& forward(const std::vector<ItemId>& ids, Cache& c, Rng* rng) const {
+        return forward(ids.data(), OneWindow(Index(ids.size())), c, rng);
+    }
 
-    /// Backward from dL/dĤ (L x d); ADDS every parameter gradient into `grad`.
-    void backward(const ConstRef<T>& dout, const std::vector<ItemId>& ids, Cache& c,
+    /// Backward from dL/dĤ (rows x d) of the last forward; ADDS every parameter gradient into
+    /// `grad`.
+    void backward(const ConstRef<T>& dout, const ItemId* ids, PackRows pack, Cache& c,
                   SASRec& grad) const {
         c.dx0.setZero(dout.rows(), dout.cols());
         if (towers.size() == 1) {
-            towers[0].backward(dout, c.towers[0], grad.towers[0], c.dx0);
+            towers[0].backward(dout, pack, c.towers[0], grad.towers[0], c.dx0);
         } else {  // (8.8): the towers' gradients into the shared X0 add, last tower first
             for (std::size_t i = towers.size(); i-- > 0;) {
                 c.dtower = T(config.tower_weight(i)) * dout;
-                towers[i].backward(c.dtower, c.towers[i], grad.towers[i], c.dx0);
+                towers[i].backward(c.dtower, pack, c.towers[i], grad.towers[i], c.dx0);
             }
         }
-        embedding.backward(c.dx0, ids, c.emb_mask, grad.embedding, c.dtower);
+        embedding.backward(c.dx0, ids, pack, c.emb_mask, grad.embedding, c.dtower);
+    }
+    void backward(const ConstRef<T>& dout, const std::vector<ItemId>& ids, Cache& c,
+                  SASRec& grad) const {
+        backward(dout, ids.data(), OneWindow(Index(ids.size())), c, grad);
     }
 
     /// Inference: representation of the most recent slot (1 x d), no dropout. The last block only

@@ -5,6 +5,7 @@
 /// distillation), STOSA with BPR + pvn on Wasserstein distances (MODELS.md 1.9, 3.4).
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include "seqrec/core/error.hpp"
@@ -63,6 +64,18 @@ struct ObjectiveSpec {
     SoftmaxChunks chunks;
     const std::vector<ItemId>* negatives = nullptr;
     const std::vector<double>* log_q = nullptr;
+    /// SASRec family: windows run forward and backward in packs of this many (the last one
+    /// smaller); 0 = as many as hold kPackAttentionCells attention weights at full length.
+    Index pack_windows = 0;
+    /// Larger packs make larger products (on 10-row windows 1.2-1.9x faster, README), but a
+    /// thread's cache holds a pack: every layer's rows and each window's n x n weights. 2^17
+    /// cells: 52 windows at n = 50 (a whole chunk of a 256 batch), 3 at n = 200 (where a
+    /// window's own products already run at full speed), about 8 MB per thread at d = 50.
+    static constexpr Index kPackAttentionCells = Index(1) << 17;
+    Index windows_per_pack(Index maxlen) const {
+        return pack_windows > 0 ? pack_windows
+                                : std::max<Index>(1, kPackAttentionCells / (maxlen * maxlen));
+    }
 
     ObjectiveSpec() = default;
     explicit ObjectiveSpec(LossKind l, const Distillation* k = nullptr, SoftmaxChunks c = {})
@@ -115,21 +128,28 @@ struct ObjectiveWorkspace {
     DistillationWorkspace<T> kd;
     BprWorkspace<T> bpr;
     Buffer<T> dout, dsigma;  // dL/d(last representations); STOSA: dmu, dsigma
-    Buffer<T> rows, drows;   // full CE: the packed final representations and their gradient
-    std::vector<ItemId> targets;
+    Buffer<T> rows, drows;   // item-table losses: the final representations, their gradient
+    WindowPack pack;         // the windows' inputs, packed
+    std::vector<ItemId> targets, negatives;  // per packed row
+    std::vector<Index> cuts;                 // the packs the windows run in: window ranges
+    std::vector<Rng> streams;                // each pack's dropout stream at its forward
 };
 
 /// Loss of `count` windows, times `scale` (= 1 / targets in the batch, so sums over windows give
 /// the batch mean, MODELS.md 1.4-1.5). When `grad` is given, ADDS the gradient into it.
-/// `sample(i, rng)` returns window i's sample and sets `rng` to the start of its stream (dropout,
-/// negatives); asked twice for the same i it must give the same. rng == nullptr: no dropout.
+/// `sample(i, rng)` returns window i's sample and sets `rng` to the start of its stream
+/// (negatives, distillation dropout); asked twice for the same i it must give the same.
+/// rng == nullptr: no dropout.
 ///
-/// Full CE needs every row's log-sum-exp over the whole catalogue before any gradient, and its
-/// products want hundreds of rows: the windows' final representations are packed, the loss runs
-/// once on the pack (losses/cross_entropy.hpp), and then each window is run forward again (same
-/// stream, same bits) and backward. The recomputation costs one encoder forward, a few percent of
-/// the item-table products at these catalogue sizes, and keeps one window cache per thread. BCE is
-/// row-local and runs window by window. Distillation heads are packed for every loss.
+/// The windows are packed (core/pack.hpp) in order, spec.windows_per_pack(n) per pack (a fixed
+/// count, so the trainer's warm-up on full-length windows reaches every buffer's largest shape);
+/// each pack runs forward and backward once, its row-wise layers as products over all its rows.
+/// Its dropout draws continue the stream of the last window sampled. BCE is row-local: pack by
+/// pack. The item-table losses need every row's log-sum-exp over the whole catalogue before any
+/// gradient: the loss runs once on all packs' final rows (losses/cross_entropy.hpp), then every
+/// pack but the last (whose cache is still live) runs forward again from its saved stream (same
+/// bits) and backward, so one pack's cache per thread is enough. Distillation heads are packed for
+/// every loss.
 template <typename T, typename SampleFn>
 double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& sample, Rng* rng,
                          const ObjectiveSpec& spec, T scale, SASRec<T>* grad,
@@ -139,41 +159,71 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
     const Distillation* kd = spec.kd && spec.kd->teacher ? spec.kd : nullptr;
     const auto& E = model.output_items();
     Param<T>* dE = grad ? &grad->output_items() : nullptr;
-    const bool packed = is_softmax(spec.loss);
+    const bool softmax = is_softmax(spec.loss);
     SEQREC_CHECK(spec.loss != LossKind::sampled_ce || (spec.negatives && spec.log_q), ConfigError,
                  "loss sampled-ce needs the batch's negatives and log Q");
+    SEQREC_CHECK(spec.pack_windows >= 0, ConfigError, "pack_windows must be >= 0");
+    const Index per_pack = spec.windows_per_pack(model.maxlen());
     const Index d = model.config.dim;
-    double value = 0.0;
+    const bool negatives = needs_negatives(spec.loss);
     if (kd) ws.kd.clear(d);
-    ws.rows.resize(0, d);
+    ws.pack.clear();
     ws.targets.clear();
+    ws.negatives.clear();
+    ws.cuts.reserve(count + 1);  // the trainer's warm-up reserves for the most windows per chunk
+    ws.streams.reserve(count);
+    ws.cuts.assign(1, 0);
     for (std::size_t i = 0; i < count; ++i) {
         const TrainSample& s = sample(i, stream);
-        const auto& H = model.forward(s.input, ws.cache, rng);
-        if (packed) {
-            const Index off = ws.rows.rows();
-            ws.rows.conservative_resize_rows(off + H.rows());
-            ws.rows.middleRows(off, H.rows()) = H;
-            ws.targets.insert(ws.targets.end(), s.target.begin(), s.target.end());
-        } else {
-            value += bce_loss(H, E, s.target, s.negative, scale, ws.dout, dE);
-            if (grad) model.backward(ws.dout, s.input, ws.cache, *grad);
-        }
+        const Index L = Index(s.input.size());
+        if (i > 0 && Index(i) % per_pack == 0) ws.cuts.push_back(Index(i));
+        ws.pack.add(s.input.data(), L);
+        ws.targets.insert(ws.targets.end(), s.target.begin(), s.target.end());
+        if (negatives)
+            ws.negatives.insert(ws.negatives.end(), s.negative.begin(), s.negative.end());
         if (kd) distillation_add_heads(E, s.input, rng ? kd->dropout : 0.0, rng, ws.kd);
     }
-    if (packed) {
+    ws.cuts.push_back(Index(count));
+    const PackRows all = ws.pack.view();
+    const std::size_t packs = ws.cuts.size() - 1;
+    auto pack_of = [&](std::size_t p) { return all.sub(ws.cuts[p], ws.cuts[p + 1]); };
+    auto run_forward = [&](PackRows p) -> const Buffer<T>& {
+        return model.forward(ws.pack.ids.data() + p.first_row(), p, ws.cache, rng);
+    };
+    auto run_backward = [&](const ConstRef<T>& dout, PackRows p) {
+        model.backward(dout, ws.pack.ids.data() + p.first_row(), p, ws.cache, *grad);
+    };
+    double value = 0.0;
+    if (!softmax) {
+        for (std::size_t p = 0; p < packs; ++p) {
+            const PackRows pr = pack_of(p);
+            const auto& H = run_forward(pr);
+            const std::size_t r0 = std::size_t(pr.first_row());
+            value += bce_loss<T>(H, E, ws.targets.data() + r0, ws.negatives.data() + r0, scale,
+                                 ws.dout, dE);
+            if (grad) run_backward(ws.dout, pr);
+        }
+    } else {
+        ws.rows.resize(all.rows(), d);
+        ws.streams.resize(packs, stream);
+        for (std::size_t p = 0; p < packs; ++p) {
+            const PackRows pr = pack_of(p);
+            ws.streams[p] = stream;
+            ws.rows.middleRows(pr.first_row(), pr.rows()) = run_forward(pr);
+        }
         value += spec.loss == LossKind::ce
                      ? cross_entropy_loss(ws.rows, E, ws.targets, scale, ws.drows, dE, ws.ce,
                                           spec.chunks)
                      : sampled_softmax_loss(ws.rows, E, ws.targets, *spec.negatives, *spec.log_q,
                                             scale, ws.drows, dE, ws.sampled);
-        Index off = 0;
-        for (std::size_t i = 0; grad && i < count; ++i) {
-            const TrainSample& s = sample(i, stream);
-            const Index L = Index(s.input.size());
-            if (count > 1) model.forward(s.input, ws.cache, rng);  // the cache holds the last one
-            model.backward(ws.drows.middleRows(off, L), s.input, ws.cache, *grad);
-            off += L;
+        for (std::size_t p = packs; grad && p-- > 0;) {
+            const PackRows pr = pack_of(p);
+            if (p + 1 < packs) {  // the last pack's cache is still live
+                Rng again = ws.streams[p];
+                model.forward(ws.pack.ids.data() + pr.first_row(), pr, ws.cache,
+                              rng ? &again : nullptr);
+            }
+            run_backward(ws.drows.middleRows(pr.first_row(), pr.rows()), pr);
         }
     }
     if (kd) value += distillation_loss(E, *kd->teacher, kd->options, scale, dE, ws.kd, spec.chunks);

@@ -6,8 +6,9 @@
 ///
 /// Determinism: a batch is cut into `chunks` fixed ranges of windows; each chunk accumulates its
 /// gradients into its own buffer in window order, and buffers are summed in chunk order. Random
-/// streams come from (seed, epoch, user). The chunking does not depend on the thread count, so the
-/// same seed gives bit-identical weights and metrics for any number of threads.
+/// streams come from (seed, epoch, user); a pack of windows draws its dropout from the stream of
+/// its chunk's windows (train/objective.hpp). The chunking does not depend on the thread count, so
+/// the same seed gives bit-identical weights and metrics for any number of threads.
 #pragma once
 
 #include <algorithm>
