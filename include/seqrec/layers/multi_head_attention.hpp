@@ -61,7 +61,9 @@ struct MultiHeadAttention {
         wk.forward(X, c.K);
         wv.forward(X, c.V);
         O.resize(X.rows(), wq.W.cols());
-        c.weights.resize(std::size_t(pack.windows * heads));
+        // Grow only: a smaller pack must not free the weights a larger one will need again.
+        if (c.weights.size() < std::size_t(pack.windows * heads))
+            c.weights.resize(std::size_t(pack.windows * heads));
         std::visit(
             [&](const auto& sc) {
                 for (Index w = 0; w < pack.windows; ++w) {
