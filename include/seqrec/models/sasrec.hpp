@@ -322,8 +322,8 @@ public:
         for (std::size_t t = 0; t < towers.size(); ++t)
             for (std::size_t b = 0; b < towers[t].blocks.size(); ++b) {
                 const auto& mha = towers[t].blocks[b].attn;
-                const auto& w = c.towers[t].blocks[b].attn.weights;
-                for (std::size_t h = 0; h < w.size(); ++h)
+                const auto& w = c.towers[t].blocks[b].attn.weights;  // may hold more (a pack)
+                for (std::size_t h = 0; h < std::size_t(mha.heads); ++h)
                     f(Index(t), Index(b), Index(h), w[h].probs,
                       mha.refine.enabled() ? &w[h].refined : nullptr);
             }
