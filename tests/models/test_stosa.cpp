@@ -54,7 +54,8 @@ TEST_CASE("STOSA (+AWRSR M1-M4) whole model: every parameter gradient matches") 
                 batch.push_back(t);
             }
             auto run = [&](Stosa<double>* grad) {
-                return packed_loss(model, batch, ObjectiveSpec{LossKind::bpr}, 1.0 / 19, grad, 9);
+                // Packs of 2: the 4 windows (6, 1, 3, 4 rows) run as 2 packs.
+                return packed_loss(model, batch, small_chunks(LossKind::bpr), 1.0 / 19, grad, 9);
             };
             Stosa<double> grad = model.zeros_like();
             run(&grad);
@@ -68,6 +69,50 @@ TEST_CASE("STOSA (+AWRSR M1-M4) whole model: every parameter gradient matches") 
                 CHECK(gradients_match(*grads[i].value, num));
             }
             if (pass) CHECK(grad.blocks[0].ffn_mu.fc2.W.isZero());
+        }
+    }
+}
+
+TEST_CASE("STOSA: a pack of windows computes what each window computes alone") {
+    for (Refinement m : {Refinement::none, Refinement::stochastic}) {
+        for (bool pass : {false, true}) {
+            INFO("refine " << std::string(to_string(m)) << " passthrough " << pass);
+            Stosa<double> model(make_config<StosaConfig>({{"num_items", 10},
+                                                          {"maxlen", 6},
+                                                          {"dim", 4},
+                                                          {"layers", 2},
+                                                          {"heads", 2},
+                                                          {"dropout", 0.0},
+                                                          {"mean_passthrough", pass},
+                                                          {"refine", to_string(m)}}));
+            Rng init(6);
+            model.init(init);
+            std::mt19937_64 g(8);
+            model.for_each_param("", [&](const std::string&, auto& w) { fill_uniform(w, g); });
+            const std::vector<std::vector<ItemId>> windows = {
+                {1, 2, 3, 4, 5, 6}, {4}, {9, 3, 7}, {2, 5, 8, 1}};
+            WindowPack pack;
+            for (const auto& w : windows) pack.add(w.data(), Index(w.size()));
+            Stosa<double>::Cache packed, alone;
+            model.forward(pack.ids.data(), pack.view(), packed, nullptr);
+            const Mat mu = packed.mus.back(), sigma = packed.sigmas.back();
+            REQUIRE(mu.rows() == 14);
+            const Mat dmu = Mat::Random(14, 4), dsigma = Mat::Random(14, 4);
+            Stosa<double> g_pack = model.zeros_like(), g_alone = model.zeros_like();
+            model.backward(dmu, dsigma, pack.ids.data(), pack.view(), packed, g_pack);
+            for (std::size_t w = 0; w < windows.size(); ++w) {
+                const Index o = pack.offsets[w], L = Index(windows[w].size());
+                model.forward(windows[w], alone, nullptr);
+                CHECK(relative_error(alone.mus.back(), mu.middleRows(o, L)) < 1e-13);
+                CHECK(relative_error(alone.sigmas.back(), sigma.middleRows(o, L)) < 1e-13);
+                model.backward(dmu.middleRows(o, L), dsigma.middleRows(o, L), windows[w], alone,
+                               g_alone);
+            }
+            CHECK(relative_error(g_pack.params().values(), g_alone.params().values()) < 1e-12);
+            // Backward adds: a second call doubles every gradient.
+            model.backward(dmu, dsigma, pack.ids.data(), pack.view(), packed, g_pack);
+            CHECK(relative_error(g_pack.params().values(), 2.0 * g_alone.params().values()) <
+                  1e-12);
         }
     }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "seqrec/core/error.hpp"
+#include "seqrec/core/pack.hpp"
 #include "seqrec/core/param.hpp"
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/layers/dropout.hpp"
@@ -37,22 +38,32 @@ struct StochasticEmbedding {
           ln(d, ln_eps),
           dropout(p) {}
 
-    /// ids: compact window (L <= n) in slots n-L..n-1. Writes x_mu, x_sigma (L x d).
+    /// ids: the packed compact windows' items (each L <= n, in slots n-L..n-1). Writes x_mu,
+    /// x_sigma (rows x d).
+    void forward(const ItemId* ids, PackRows pack, Buffer<T>& x_mu, Buffer<T>& x_sigma, Cache& c,
+                 Rng* rng) const {
+        for (Index w = 0; w < pack.windows; ++w)
+            SEQREC_CHECK(pack.length(w) <= P_mu.rows(), ShapeError,
+                         "window of " + std::to_string(pack.length(w)) + " items exceeds maxlen " +
+                             std::to_string(P_mu.rows()));
+        stream(ids, pack, E_mu, P_mu, c.pre_mu, c.mask_mu, c.ln_mu, x_mu, T(0), c, rng);
+        stream(ids, pack, E_sigma, P_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, x_sigma, T(1), c,
+               rng);
+    }
     void forward(const std::vector<ItemId>& ids, Buffer<T>& x_mu, Buffer<T>& x_sigma, Cache& c,
                  Rng* rng) const {
-        const Index L = Index(ids.size());
-        SEQREC_CHECK(L <= P_mu.rows(), ShapeError,
-                     "window of " + std::to_string(L) + " items exceeds maxlen " +
-                         std::to_string(P_mu.rows()));
-        stream(ids, E_mu, P_mu, c.pre_mu, c.mask_mu, c.ln_mu, x_mu, T(0), c, rng);
-        stream(ids, E_sigma, P_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, x_sigma, T(1), c, rng);
+        forward(ids.data(), OneWindow(Index(ids.size())), x_mu, x_sigma, c, rng);
     }
-    /// From dx_mu, dx_sigma (L x d): scatter-adds into the tables and ADDS the norm's grads.
+    /// From dx_mu, dx_sigma (rows x d): scatter-adds into the tables and ADDS the norm's grads.
+    void backward(const ConstRef<T>& dx_mu, const ConstRef<T>& dx_sigma, const ItemId* ids,
+                  PackRows pack, Cache& c, StochasticEmbedding& grad) const {
+        stream_back(ids, pack, dx_mu, c.pre_mu, c.mask_mu, c.ln_mu, grad, grad.E_mu, grad.P_mu, c);
+        stream_back(ids, pack, dx_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, grad, grad.E_sigma,
+                    grad.P_sigma, c);
+    }
     void backward(const ConstRef<T>& dx_mu, const ConstRef<T>& dx_sigma,
                   const std::vector<ItemId>& ids, Cache& c, StochasticEmbedding& grad) const {
-        stream_back(ids, dx_mu, c.pre_mu, c.mask_mu, c.ln_mu, grad, grad.E_mu, grad.P_mu, c);
-        stream_back(ids, dx_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, grad, grad.E_sigma,
-                    grad.P_sigma, c);
+        backward(dx_mu, dx_sigma, ids.data(), OneWindow(Index(ids.size())), c, grad);
     }
     template <typename F>
     void for_each_param(const std::string& prefix, F&& f) {
@@ -64,27 +75,31 @@ struct StochasticEmbedding {
     }
 
 private:
-    void stream(const std::vector<ItemId>& ids, const Param<T>& E, const Param<T>& P,
+    void stream(const ItemId* ids, PackRows pack, const Param<T>& E, const Param<T>& P,
                 Buffer<T>& pre, Buffer<T>& mask, typename LayerNorm<T>::Cache& lnc, Buffer<T>& x,
                 T shift, Cache& c, Rng* rng) const {
-        const Index L = Index(ids.size());
-        c.tmp.resize(L, E.cols());
-        for (Index t = 0; t < L; ++t) c.tmp.row(t) = E.row(ids[std::size_t(t)]);
-        c.tmp += P.bottomRows(L);
+        c.tmp.resize(pack.rows(), E.cols());
+        for (Index w = 0; w < pack.windows; ++w) {
+            const Index o = pack.begin(w), L = pack.length(w);
+            for (Index t = 0; t < L; ++t) c.tmp.row(o + t) = E.row(ids[o + t]);
+            c.tmp.middleRows(o, L) += P.bottomRows(L);
+        }
         ln.forward(c.tmp, pre, &lnc);
         dropout_forward(pre, mask, dropout, rng);
         x = pre.unaryExpr([shift](T v) { return elu(v) + shift; });
     }
-    void stream_back(const std::vector<ItemId>& ids, const ConstRef<T>& dx, const Buffer<T>& pre,
+    void stream_back(const ItemId* ids, PackRows pack, const ConstRef<T>& dx, const Buffer<T>& pre,
                      const Buffer<T>& mask, const typename LayerNorm<T>::Cache& lnc,
                      StochasticEmbedding& grad, Param<T>& gE, Param<T>& gP, Cache& c) const {
-        const Index L = Index(ids.size());
         c.dpre = dx.cwiseProduct(pre.unaryExpr([](T v) { return elu_grad(v); }));
         dropout_backward(c.dpre, mask);
-        c.da.setZero(L, dx.cols());
+        c.da.setZero(dx.rows(), dx.cols());
         ln.backward(c.dpre, lnc, grad.ln, c.da);
-        for (Index t = 0; t < L; ++t) gE.row(ids[std::size_t(t)]) += c.da.row(t);
-        gP.bottomRows(L) += c.da;
+        for (Index w = 0; w < pack.windows; ++w) {
+            const Index o = pack.begin(w), L = pack.length(w);
+            for (Index t = 0; t < L; ++t) gE.row(ids[o + t]) += c.da.row(o + t);
+            gP.bottomRows(L) += c.da.middleRows(o, L);
+        }
     }
 };
 

@@ -49,10 +49,11 @@ struct StochasticTransformerBlock {
           dropout(p_hidden),
           mean_passthrough(passthrough) {}
 
-    /// (x_mu, x_sigma) -> (y_mu, y_sigma), all L x d.
-    void forward(const ConstRef<T>& x_mu, const ConstRef<T>& x_sigma, Buffer<T>& y_mu,
-                 Buffer<T>& y_sigma, Cache& c, Rng* rng) const {
-        attn.forward(x_mu, x_sigma, c.C_mu, c.C_sigma, c.attn, rng);
+    /// (x_mu, x_sigma) -> (y_mu, y_sigma), all rows x d over packed windows (core/pack.hpp):
+    /// attention per window, everything else row-wise over the pack.
+    void forward(const ConstRef<T>& x_mu, const ConstRef<T>& x_sigma, PackRows pack,
+                 Buffer<T>& y_mu, Buffer<T>& y_sigma, Cache& c, Rng* rng) const {
+        attn.forward(x_mu, x_sigma, pack, c.C_mu, c.C_sigma, c.attn, rng);
         // (3.11) sigma' = LN1(Drop(C_sigma W + b) + x_sigma)
         o_sigma.forward(c.C_sigma, c.d2);
         dropout_forward(c.d2, c.m2, dropout, rng);
@@ -77,12 +78,16 @@ struct StochasticTransformerBlock {
         c.d3 += c.mu1;
         ln2.forward(c.d3, y_mu, &c.ln2);
     }
+    void forward(const ConstRef<T>& x_mu, const ConstRef<T>& x_sigma, Buffer<T>& y_mu,
+                 Buffer<T>& y_sigma, Cache& c, Rng* rng) const {
+        forward(x_mu, x_sigma, OneWindow(x_mu.rows()), y_mu, y_sigma, c, rng);
+    }
 
     /// ADDS parameter grads into `grad` and dL/dx_mu, dL/dx_sigma into dx_mu, dx_sigma.
     void backward(const ConstRef<T>& dy_mu, const ConstRef<T>& dy_sigma, const ConstRef<T>& x_mu,
-                  const ConstRef<T>& x_sigma, Cache& c, StochasticTransformerBlock& grad,
-                  Buffer<T>& dx_mu, Buffer<T>& dx_sigma) const {
-        const Index L = x_mu.rows(), d = x_mu.cols();
+                  const ConstRef<T>& x_sigma, PackRows pack, Cache& c,
+                  StochasticTransformerBlock& grad, Buffer<T>& dx_mu, Buffer<T>& dx_sigma) const {
+        const Index L = x_mu.rows(), d = x_mu.cols();  // L: every row of the pack
         auto elu_d = [](T v) { return elu_grad(v); };
         // covariance stream
         c.dy = dy_sigma.cwiseProduct(c.l3.unaryExpr(elu_d));
@@ -114,7 +119,12 @@ struct StochasticTransformerBlock {
             dropout_backward(c.dmu1, c.m1);
             o_mu.backward(c.C_mu, c.dmu1, grad.o_mu, &dC_mu);
         }
-        attn.backward(dC_mu, dC_sigma, x_mu, x_sigma, c.attn, grad.attn, dx_mu, dx_sigma);
+        attn.backward(dC_mu, dC_sigma, x_mu, x_sigma, pack, c.attn, grad.attn, dx_mu, dx_sigma);
+    }
+    void backward(const ConstRef<T>& dy_mu, const ConstRef<T>& dy_sigma, const ConstRef<T>& x_mu,
+                  const ConstRef<T>& x_sigma, Cache& c, StochasticTransformerBlock& grad,
+                  Buffer<T>& dx_mu, Buffer<T>& dx_sigma) const {
+        backward(dy_mu, dy_sigma, x_mu, x_sigma, OneWindow(x_mu.rows()), c, grad, dx_mu, dx_sigma);
     }
 
     template <typename F>

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "seqrec/core/pack.hpp"
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/kernels/gemm.hpp"
 #include "seqrec/layers/attention_weights.hpp"
@@ -16,7 +17,8 @@
 
 namespace seqrec {
 
-/// Shapes: x_mu, x_sigma, C_mu, C_sigma (L x d), one compact window; heads split columns.
+/// Shapes: x_mu, x_sigma, C_mu, C_sigma (rows x d), packed compact windows (core/pack.hpp); heads
+/// split columns.
 template <typename T>
 struct WassersteinAttention {
     struct Cache {
@@ -44,9 +46,10 @@ struct WassersteinAttention {
 
     Index head_dim() const { return q_mu.W.cols() / heads; }
 
-    void forward(const ConstRef<T>& x_mu, const ConstRef<T>& x_sigma, Buffer<T>& C_mu,
-                 Buffer<T>& C_sigma, Cache& c, Rng* rng) const {
-        const Index L = x_mu.rows(), d = x_mu.cols(), dh = head_dim();
+    /// Per window of the pack; the six projections run once over all its rows.
+    void forward(const ConstRef<T>& x_mu, const ConstRef<T>& x_sigma, PackRows pack,
+                 Buffer<T>& C_mu, Buffer<T>& C_sigma, Cache& c, Rng* rng) const {
+        const Index rows = x_mu.rows(), d = x_mu.cols(), dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
         auto elu1 = [](T v) { return elu(v) + T(1); };
         q_mu.forward(x_mu, c.Qm);  // (3.3)
@@ -60,88 +63,101 @@ struct WassersteinAttention {
         c.Vs = c.Zv.unaryExpr(elu1);
         c.a = c.Qs.cwiseSqrt();
         c.b = c.Ks.cwiseSqrt();
-        C_mu.resize(L, d);
-        C_sigma.resize(L, d);
-        c.weights.resize(heads);
-        for (Index k = 0; k < heads; ++k) {
-            const auto cols = [&](const auto& m) { return m.middleCols(k * dh, dh); };
-            // (3.5) expanded: |q|^2 + |k|^2 - 2 q.k + sum Qs + sum Ks - 2 a.b
-            auto rq = c.rq.vector(L), rk = c.rk.vector(L);
-            rq = cols(c.Qm).rowwise().squaredNorm() + cols(c.Qs).rowwise().sum();
-            rk = cols(c.Km).rowwise().squaredNorm() + cols(c.Ks).rowwise().sum();
-            Buffer<T>& A = c.weights[k].probs;
-            A.resize(L, L);
-            // Both products in full, then summed on the triangle: `tri = P1 + P2` without its
-            // heap temporaries. Eigen evaluated P1, P2 column-major; the transposed products
-            // into row-major buffers run the same kernel calls, so the sums are bit-identical.
-            c.G.resize(L, L);
-            c.H.resize(L, L);
-            gemm_assign(c.G, cols(c.Km), cols(c.Qm).transpose());  // (Q K^T)^T
-            gemm_assign(c.H, cols(c.b), cols(c.a).transpose());    // (a b^T)^T
-            A.template triangularView<Eigen::Lower>() = (c.G + c.H).transpose();
-            for (Index t = 0; t < L; ++t)
-                for (Index j = 0; j <= t; ++j) A(t, j) = -s * (rq(t) + rk(j) - T(2) * A(t, j));
-            const Buffer<T>& W = c.weights[k].forward(refine, dropout, rng);  // (3.6)-(3.7)
-            trmm_assign(C_mu.middleCols(k * dh, dh), W.template triangularView<Eigen::Lower>(),
-                        cols(c.Vm));  // (3.8)
-            c.W = W.array().square();
-            trmm_assign(C_sigma.middleCols(k * dh, dh), c.W.template triangularView<Eigen::Lower>(),
-                        cols(c.Vs));  // (3.9)
-        }
+        C_mu.resize(rows, d);
+        C_sigma.resize(rows, d);
+        // Grow only: a smaller pack must not free the weights a larger one will need again.
+        if (c.weights.size() < std::size_t(pack.windows * heads))
+            c.weights.resize(std::size_t(pack.windows * heads));
+        for (Index w = 0; w < pack.windows; ++w)
+            for (Index k = 0; k < heads; ++k) {
+                const Index o = pack.begin(w), L = pack.length(w);
+                const auto cols = [&](auto&& m) { return m.block(o, k * dh, L, dh); };
+                // (3.5) expanded: |q|^2 + |k|^2 - 2 q.k + sum Qs + sum Ks - 2 a.b
+                auto rq = c.rq.vector(L), rk = c.rk.vector(L);
+                rq = cols(c.Qm).rowwise().squaredNorm() + cols(c.Qs).rowwise().sum();
+                rk = cols(c.Km).rowwise().squaredNorm() + cols(c.Ks).rowwise().sum();
+                AttentionWeights<T>& aw = c.weights[std::size_t(w * heads + k)];
+                Buffer<T>& A = aw.probs;
+                A.resize(L, L);
+                // Both products in full, then summed on the triangle: `tri = P1 + P2` without its
+                // heap temporaries. Eigen evaluated P1, P2 column-major; the transposed products
+                // into row-major buffers run the same kernel calls, so the sums are bit-identical.
+                c.G.resize(L, L);
+                c.H.resize(L, L);
+                gemm_assign(c.G, cols(c.Km), cols(c.Qm).transpose());  // (Q K^T)^T
+                gemm_assign(c.H, cols(c.b), cols(c.a).transpose());    // (a b^T)^T
+                A.template triangularView<Eigen::Lower>() = (c.G + c.H).transpose();
+                for (Index t = 0; t < L; ++t)
+                    for (Index j = 0; j <= t; ++j) A(t, j) = -s * (rq(t) + rk(j) - T(2) * A(t, j));
+                const Buffer<T>& W = aw.forward(refine, dropout, rng);  // (3.6)-(3.7)
+                trmm_assign(cols(C_mu), W.template triangularView<Eigen::Lower>(),
+                            cols(c.Vm));  // (3.8)
+                c.W = W.array().square();
+                trmm_assign(cols(C_sigma), c.W.template triangularView<Eigen::Lower>(),
+                            cols(c.Vs));  // (3.9)
+            }
+    }
+    void forward(const ConstRef<T>& x_mu, const ConstRef<T>& x_sigma, Buffer<T>& C_mu,
+                 Buffer<T>& C_sigma, Cache& c, Rng* rng) const {
+        forward(x_mu, x_sigma, OneWindow(x_mu.rows()), C_mu, C_sigma, c, rng);
     }
 
-    /// (B.4)-(B.8). dC_mu, dC_sigma given; ADDS dL/dx_mu, dL/dx_sigma (sized L x d).
+    /// (B.4)-(B.8). dC_mu, dC_sigma given; ADDS dL/dx_mu, dL/dx_sigma (sized rows x d).
     void backward(const ConstRef<T>& dC_mu, const ConstRef<T>& dC_sigma, const ConstRef<T>& x_mu,
-                  const ConstRef<T>& x_sigma, Cache& c, WassersteinAttention& grad,
+                  const ConstRef<T>& x_sigma, PackRows pack, Cache& c, WassersteinAttention& grad,
                   Buffer<T>& dx_mu, Buffer<T>& dx_sigma) const {
-        const Index L = x_mu.rows(), d = x_mu.cols(), dh = head_dim();
+        const Index rows = x_mu.rows(), d = x_mu.cols(), dh = head_dim();
         const T s = T(1) / std::sqrt(T(dh));
-        c.dQm.resize(L, d);
-        c.dKm.resize(L, d);
-        c.dVm.resize(L, d);
-        c.dQs.resize(L, d);
-        c.dKs.resize(L, d);
-        c.dVs.resize(L, d);
-        for (Index k = 0; k < heads; ++k) {
-            const auto cols = [&](const auto& m) { return m.middleCols(k * dh, dh); };
-            AttentionWeights<T>& aw = c.weights[k];
-            const Buffer<T>& W = aw.weights(refine, c.W);  // Ã
-            // (B.8) dV_mu = Ã^T dC_mu; dV_sigma = (Ã*Ã)^T dC_sigma
-            trmm_assign(c.dVm.middleCols(k * dh, dh),
-                        W.template triangularView<Eigen::Lower>().transpose(), cols(dC_mu));
-            c.H = W.array().square();
-            trmm_assign(c.dVs.middleCols(k * dh, dh),
-                        c.H.template triangularView<Eigen::Lower>().transpose(), cols(dC_sigma));
-            // dÃ = dC_mu V_mu^T + 2 Ã * (dC_sigma V_sigma^T)
-            c.G.resize(L, L);
-            c.H.resize(L, L);
-            c.G.template triangularView<Eigen::Lower>() = cols(dC_mu) * cols(c.Vm).transpose();
-            c.H.template triangularView<Eigen::Lower>() = cols(dC_sigma) * cols(c.Vs).transpose();
-            for (Index t = 0; t < L; ++t)
-                for (Index j = 0; j <= t; ++j) c.G(t, j) += T(2) * W(t, j) * c.H(t, j);
-            aw.backward(refine, c.G, grad.refine, c.dA);  // dS
-            c.G *= -s;                                    // dD = -s dS (zero above the diagonal)
-            auto rho = c.rq.vector(L), kappa = c.rk.vector(L);
-            rho = c.G.rowwise().sum();
-            kappa = c.G.colwise().sum().transpose();
-            // (B.4)-(B.7) with dD = G: dQ_mu = 2 (rho * Q_mu - dD K_mu), dK_mu = 2 (kappa * K_mu -
-            // dD^T Q_mu), dQ_sigma = rho 1^T - (dD b) / a, dK_sigma = kappa 1^T - (dD^T a) / b.
-            auto lower = c.G.template triangularView<Eigen::Lower>();
-            auto dqm = c.dQm.middleCols(k * dh, dh);
-            auto dkm = c.dKm.middleCols(k * dh, dh);
-            auto dqs = c.dQs.middleCols(k * dh, dh);
-            auto dks = c.dKs.middleCols(k * dh, dh);
-            trmm_assign(dqm, lower, cols(c.Km));
-            dqm = T(2) * (rho.asDiagonal() * cols(c.Qm) - dqm);
-            trmm_assign(dkm, lower.transpose(), cols(c.Qm));
-            dkm = T(2) * (kappa.asDiagonal() * cols(c.Km) - dkm);
-            trmm_assign(dqs, lower, cols(c.b));
-            dqs = (-dqs.array() / cols(c.a).array()).matrix();
-            dqs.colwise() += rho;
-            trmm_assign(dks, lower.transpose(), cols(c.a));
-            dks = (-dks.array() / cols(c.b).array()).matrix();
-            dks.colwise() += kappa;
-        }
+        c.dQm.resize(rows, d);
+        c.dKm.resize(rows, d);
+        c.dVm.resize(rows, d);
+        c.dQs.resize(rows, d);
+        c.dKs.resize(rows, d);
+        c.dVs.resize(rows, d);
+        for (Index w = 0; w < pack.windows; ++w)
+            for (Index k = 0; k < heads; ++k) {
+                const Index o = pack.begin(w), L = pack.length(w);
+                const auto cols = [&](auto&& m) { return m.block(o, k * dh, L, dh); };
+                AttentionWeights<T>& aw = c.weights[std::size_t(w * heads + k)];
+                const Buffer<T>& W = aw.weights(refine, c.W);  // Ã
+                // (B.8) dV_mu = Ã^T dC_mu; dV_sigma = (Ã*Ã)^T dC_sigma
+                trmm_assign(cols(c.dVm), W.template triangularView<Eigen::Lower>().transpose(),
+                            cols(dC_mu));
+                c.H = W.array().square();
+                trmm_assign(cols(c.dVs), c.H.template triangularView<Eigen::Lower>().transpose(),
+                            cols(dC_sigma));
+                // dÃ = dC_mu V_mu^T + 2 Ã * (dC_sigma V_sigma^T)
+                c.G.resize(L, L);
+                c.H.resize(L, L);
+                c.G.template triangularView<Eigen::Lower>() = cols(dC_mu) * cols(c.Vm).transpose();
+                c.H.template triangularView<Eigen::Lower>() =
+                    cols(dC_sigma) * cols(c.Vs).transpose();
+                for (Index t = 0; t < L; ++t)
+                    for (Index j = 0; j <= t; ++j) c.G(t, j) += T(2) * W(t, j) * c.H(t, j);
+                aw.backward(refine, c.G, grad.refine, c.dA);  // dS
+                c.G *= -s;  // dD = -s dS (zero above the diagonal)
+                auto rho = c.rq.vector(L), kappa = c.rk.vector(L);
+                rho = c.G.rowwise().sum();
+                kappa = c.G.colwise().sum().transpose();
+                // (B.4)-(B.7) with dD = G: dQ_mu = 2 (rho * Q_mu - dD K_mu), dK_mu = 2 (kappa *
+                // K_mu - dD^T Q_mu), dQ_sigma = rho 1^T - (dD b) / a, dK_sigma = kappa 1^T - (dD^T
+                // a) / b.
+                auto lower = c.G.template triangularView<Eigen::Lower>();
+                auto dqm = cols(c.dQm);
+                auto dkm = cols(c.dKm);
+                auto dqs = cols(c.dQs);
+                auto dks = cols(c.dKs);
+                trmm_assign(dqm, lower, cols(c.Km));
+                dqm = T(2) * (rho.asDiagonal() * cols(c.Qm) - dqm);
+                trmm_assign(dkm, lower.transpose(), cols(c.Qm));
+                dkm = T(2) * (kappa.asDiagonal() * cols(c.Km) - dkm);
+                trmm_assign(dqs, lower, cols(c.b));
+                dqs = (-dqs.array() / cols(c.a).array()).matrix();
+                dqs.colwise() += rho;
+                trmm_assign(dks, lower.transpose(), cols(c.a));
+                dks = (-dks.array() / cols(c.b).array()).matrix();
+                dks.colwise() += kappa;
+            }
         auto elu_d = [](T v) { return elu_grad(v); };
         c.dQs.array() *= c.Zq.unaryExpr(elu_d).array();
         c.dKs.array() *= c.Zk.unaryExpr(elu_d).array();
@@ -152,6 +168,11 @@ struct WassersteinAttention {
         q_sigma.backward(x_sigma, c.dQs, grad.q_sigma, &dx_sigma);
         k_sigma.backward(x_sigma, c.dKs, grad.k_sigma, &dx_sigma);
         v_sigma.backward(x_sigma, c.dVs, grad.v_sigma, &dx_sigma);
+    }
+    void backward(const ConstRef<T>& dC_mu, const ConstRef<T>& dC_sigma, const ConstRef<T>& x_mu,
+                  const ConstRef<T>& x_sigma, Cache& c, WassersteinAttention& grad,
+                  Buffer<T>& dx_mu, Buffer<T>& dx_sigma) const {
+        backward(dC_mu, dC_sigma, x_mu, x_sigma, OneWindow(x_mu.rows()), c, grad, dx_mu, dx_sigma);
     }
 
     template <typename F>

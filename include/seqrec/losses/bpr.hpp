@@ -18,14 +18,14 @@ struct BprWorkspace {
     RowVector<T> ss, sc_p, sc_n, gc_p, gc_n;
 };
 
-/// mu, sigma (L x d): the sequence Gaussians; E_mu, E_sigma (N+1 x d): item tables, with item
+/// mu, sigma (rows x d): the sequence Gaussians; E_mu, E_sigma (N+1 x d): item tables, with item
 /// covariance c_i = ELU(E_sigma[i]) + 1. Rows with pos[t] == 0 are skipped. Returns scale * loss;
 /// writes dmu, dsigma and adds into *dE_mu, *dE_sigma when given.
 template <typename T>
 double bpr_pvn_loss(const ConstRef<T>& mu, const ConstRef<T>& sigma, const ConstRef<T>& E_mu,
-                    const ConstRef<T>& E_sigma, const std::vector<ItemId>& pos,
-                    const std::vector<ItemId>& neg, double lambda_pvn, T scale, Buffer<T>& dmu,
-                    Buffer<T>& dsigma, Param<T>* dE_mu, Param<T>* dE_sigma, BprWorkspace<T>& ws) {
+                    const ConstRef<T>& E_sigma, const ItemId* pos, const ItemId* neg,
+                    double lambda_pvn, T scale, Buffer<T>& dmu, Buffer<T>& dsigma, Param<T>* dE_mu,
+                    Param<T>* dE_sigma, BprWorkspace<T>& ws) {
     const Index L = mu.rows(), d = mu.cols();
     dmu.setZero(L, d);
     dsigma.setZero(L, d);
@@ -44,7 +44,7 @@ double bpr_pvn_loss(const ConstRef<T>& mu, const ConstRef<T>& sigma, const Const
         }
     };
     for (Index t = 0; t < L; ++t) {
-        const ItemId y = pos[std::size_t(t)], n = neg[std::size_t(t)];
+        const ItemId y = pos[t], n = neg[t];
         if (y == 0) continue;
         ss = sigma.row(t).cwiseSqrt();
         sqrt_cov(y, sc_p, gc_p);
@@ -73,6 +73,14 @@ double bpr_pvn_loss(const ConstRef<T>& mu, const ConstRef<T>& sigma, const Const
                                                     gWi * (T(1) - sc_p.array() / sc_n.array()));
     }
     return loss * double(scale);
+}
+template <typename T>
+double bpr_pvn_loss(const ConstRef<T>& mu, const ConstRef<T>& sigma, const ConstRef<T>& E_mu,
+                    const ConstRef<T>& E_sigma, const std::vector<ItemId>& pos,
+                    const std::vector<ItemId>& neg, double lambda_pvn, T scale, Buffer<T>& dmu,
+                    Buffer<T>& dsigma, Param<T>* dE_mu, Param<T>* dE_sigma, BprWorkspace<T>& ws) {
+    return bpr_pvn_loss(mu, sigma, E_mu, E_sigma, pos.data(), neg.data(), lambda_pvn, scale, dmu,
+                        dsigma, dE_mu, dE_sigma, ws);
 }
 
 }  // namespace seqrec

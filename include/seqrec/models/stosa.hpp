@@ -174,33 +174,47 @@ public:
         return g;
     }
 
-    /// Sequence Gaussians (mu, sigma), each L x d, kept in c.mus.back(), c.sigmas.back().
-    void forward(const std::vector<ItemId>& ids, Cache& c, Rng* rng) const {
+    /// Sequence Gaussians (mu, sigma) of packed compact windows (core/pack.hpp), each rows x d,
+    /// kept in c.mus.back(), c.sigmas.back(). The row-wise layers run once over the pack,
+    /// Wasserstein attention per window.
+    void forward(const ItemId* ids, PackRows pack, Cache& c, Rng* rng) const {
         const std::size_t nl = blocks.size();
         c.mus.resize(nl + 1);
         c.sigmas.resize(nl + 1);
         c.blocks.resize(nl);
-        embedding.forward(ids, c.mus[0], c.sigmas[0], c.emb, rng);  // (3.1)-(3.2)
+        embedding.forward(ids, pack, c.mus[0], c.sigmas[0], c.emb, rng);  // (3.1)-(3.2)
         for (std::size_t b = 0; b < nl; ++b)
-            blocks[b].forward(c.mus[b], c.sigmas[b], c.mus[b + 1], c.sigmas[b + 1], c.blocks[b],
-                              rng);
+            blocks[b].forward(c.mus[b], c.sigmas[b], pack, c.mus[b + 1], c.sigmas[b + 1],
+                              c.blocks[b], rng);
+    }
+    /// One window: the pack of one.
+    void forward(const std::vector<ItemId>& ids, Cache& c, Rng* rng) const {
+        forward(ids.data(), OneWindow(Index(ids.size())), c, rng);
     }
 
-    /// Backward from dL/dmu, dL/dsigma of the last layer; ADDS into grad.
-    void backward(const ConstRef<T>& dmu, const ConstRef<T>& dsigma, const std::vector<ItemId>& ids,
-                  Cache& c, Stosa& grad) const {
-        const Index L = dmu.rows(), d = dmu.cols();
+    /// Backward from dL/dmu, dL/dsigma of the last layer (rows x d); ADDS into grad.
+    void backward(const ConstRef<T>& dmu, const ConstRef<T>& dsigma, const ItemId* ids,
+                  PackRows pack, Cache& c, Stosa& grad) const {
+        const Index rows = dmu.rows(), d = dmu.cols();
+        // Both halves of the swap pair get their size now: a chunk is often one pack, one call,
+        // and the half that was swapped out empty would otherwise grow on the next step.
+        c.dmu1.resize(rows, d);
+        c.dsigma1.resize(rows, d);
         for (std::size_t b = blocks.size(); b-- > 0;) {
-            c.dmu2.setZero(L, d);
-            c.dsigma2.setZero(L, d);
+            c.dmu2.setZero(rows, d);
+            c.dsigma2.setZero(rows, d);
             const bool last = b + 1 == blocks.size();
             blocks[b].backward(last ? dmu : ConstRef<T>(c.dmu1),
-                               last ? dsigma : ConstRef<T>(c.dsigma1), c.mus[b], c.sigmas[b],
+                               last ? dsigma : ConstRef<T>(c.dsigma1), c.mus[b], c.sigmas[b], pack,
                                c.blocks[b], grad.blocks[b], c.dmu2, c.dsigma2);
             std::swap(c.dmu1, c.dmu2);
             std::swap(c.dsigma1, c.dsigma2);
         }
-        embedding.backward(c.dmu1, c.dsigma1, ids, c.emb, grad.embedding);
+        embedding.backward(c.dmu1, c.dsigma1, ids, pack, c.emb, grad.embedding);
+    }
+    void backward(const ConstRef<T>& dmu, const ConstRef<T>& dsigma, const std::vector<ItemId>& ids,
+                  Cache& c, Stosa& grad) const {
+        backward(dmu, dsigma, ids.data(), OneWindow(Index(ids.size())), c, grad);
     }
 
     /// Attention weights over the window of `history` (inference, no dropout), as
@@ -211,8 +225,8 @@ public:
         clip_window(history, config.maxlen, c.window);
         forward(c.window, c, nullptr);
         for (std::size_t b = 0; b < blocks.size(); ++b) {
-            const auto& w = c.blocks[b].attn.weights;
-            for (std::size_t h = 0; h < w.size(); ++h)
+            const auto& w = c.blocks[b].attn.weights;  // may hold more: a pack's windows
+            for (std::size_t h = 0; h < std::size_t(blocks[b].attn.heads); ++h)
                 f(Index(0), Index(b), Index(h), w[h].probs,
                   blocks[b].attn.refine.enabled() ? &w[h].refined : nullptr);
         }

@@ -135,6 +135,36 @@ struct ObjectiveWorkspace {
     std::vector<Rng> streams;                // each pack's dropout stream at its forward
 };
 
+namespace detail {
+/// Samples `count` windows into the workspace: their inputs packed (ws.pack), their targets and
+/// negatives per packed row, and the packs they run in (ws.cuts: window ranges,
+/// spec.windows_per_pack(maxlen) each, a fixed count so that the trainer's warm-up on
+/// full-length windows reaches every buffer's largest shape). `each(sample)` sees every sample.
+template <typename Workspace, typename SampleFn, typename Each>
+void pack_samples(std::size_t count, SampleFn& sample, Rng& stream, const ObjectiveSpec& spec,
+                  Index maxlen, Workspace& ws, Each&& each) {
+    SEQREC_CHECK(spec.pack_windows >= 0, ConfigError, "pack_windows must be >= 0");
+    const Index per_pack = spec.windows_per_pack(maxlen);
+    const bool negatives = needs_negatives(spec.loss);
+    ws.pack.clear();
+    ws.targets.clear();
+    ws.negatives.clear();
+    ws.cuts.reserve(count + 1);  // the trainer's warm-up reserves for the most windows per chunk
+    ws.streams.reserve(count);
+    ws.cuts.assign(1, 0);
+    for (std::size_t i = 0; i < count; ++i) {
+        const TrainSample& s = sample(i, stream);
+        if (i > 0 && Index(i) % per_pack == 0) ws.cuts.push_back(Index(i));
+        ws.pack.add(s.input.data(), Index(s.input.size()));
+        ws.targets.insert(ws.targets.end(), s.target.begin(), s.target.end());
+        if (negatives)
+            ws.negatives.insert(ws.negatives.end(), s.negative.begin(), s.negative.end());
+        each(s);
+    }
+    ws.cuts.push_back(Index(count));
+}
+}  // namespace detail
+
 /// Loss of `count` windows, times `scale` (= 1 / targets in the batch, so sums over windows give
 /// the batch mean, MODELS.md 1.4-1.5). When `grad` is given, ADDS the gradient into it.
 /// `sample(i, rng)` returns window i's sample and sets `rng` to the start of its stream
@@ -162,28 +192,12 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
     const bool softmax = is_softmax(spec.loss);
     SEQREC_CHECK(spec.loss != LossKind::sampled_ce || (spec.negatives && spec.log_q), ConfigError,
                  "loss sampled-ce needs the batch's negatives and log Q");
-    SEQREC_CHECK(spec.pack_windows >= 0, ConfigError, "pack_windows must be >= 0");
-    const Index per_pack = spec.windows_per_pack(model.maxlen());
     const Index d = model.config.dim;
-    const bool negatives = needs_negatives(spec.loss);
     if (kd) ws.kd.clear(d);
-    ws.pack.clear();
-    ws.targets.clear();
-    ws.negatives.clear();
-    ws.cuts.reserve(count + 1);  // the trainer's warm-up reserves for the most windows per chunk
-    ws.streams.reserve(count);
-    ws.cuts.assign(1, 0);
-    for (std::size_t i = 0; i < count; ++i) {
-        const TrainSample& s = sample(i, stream);
-        const Index L = Index(s.input.size());
-        if (i > 0 && Index(i) % per_pack == 0) ws.cuts.push_back(Index(i));
-        ws.pack.add(s.input.data(), L);
-        ws.targets.insert(ws.targets.end(), s.target.begin(), s.target.end());
-        if (negatives)
-            ws.negatives.insert(ws.negatives.end(), s.negative.begin(), s.negative.end());
-        if (kd) distillation_add_heads(E, s.input, rng ? kd->dropout : 0.0, rng, ws.kd);
-    }
-    ws.cuts.push_back(Index(count));
+    detail::pack_samples(
+        count, sample, stream, spec, model.maxlen(), ws, [&](const TrainSample& s) {
+            if (kd) distillation_add_heads(E, s.input, rng ? kd->dropout : 0.0, rng, ws.kd);
+        });
     const PackRows all = ws.pack.view();
     const std::size_t packs = ws.cuts.size() - 1;
     auto pack_of = [&](std::size_t p) { return all.sub(ws.cuts[p], ws.cuts[p + 1]); };
@@ -230,25 +244,31 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
     return value;
 }
 
-/// STOSA: BPR + pvn (3.18) on the last layer's Gaussians, row-local, window by window.
+/// STOSA: BPR + pvn (3.18) on the last layer's Gaussians, row-local: pack by pack, the windows
+/// packed as for SASRec (each pack's dropout continues the stream of the last window sampled).
 template <typename T, typename SampleFn>
 double windows_objective(const Stosa<T>& model, std::size_t count, SampleFn&& sample, Rng* rng,
                          const ObjectiveSpec& spec, T scale, Stosa<T>* grad,
                          ObjectiveWorkspace<Stosa<T>>& ws) {
-    (void)spec;  // checked by check_objective: always BPR + pvn
     Rng unused(0);
     Rng& stream = rng ? *rng : unused;
     auto& c = ws.cache;
     const auto& emb = model.embedding;
+    detail::pack_samples(count, sample, stream, spec, model.maxlen(), ws,
+                         [](const TrainSample&) {});
+    const PackRows all = ws.pack.view();
     double loss = 0.0;
-    for (std::size_t i = 0; i < count; ++i) {
-        const TrainSample& s = sample(i, stream);
-        model.forward(s.input, c, rng);
-        loss += bpr_pvn_loss(c.mus.back(), c.sigmas.back(), emb.E_mu, emb.E_sigma, s.target,
-                             s.negative, model.config.pvn_weight, scale, ws.dout, ws.dsigma,
-                             grad ? &grad->embedding.E_mu : nullptr,
-                             grad ? &grad->embedding.E_sigma : nullptr, ws.bpr);
-        if (grad) model.backward(ws.dout, ws.dsigma, s.input, c, *grad);
+    for (std::size_t p = 0; p + 1 < ws.cuts.size(); ++p) {
+        const PackRows pr = all.sub(ws.cuts[p], ws.cuts[p + 1]);
+        const ItemId* ids = ws.pack.ids.data() + pr.first_row();
+        const std::size_t r0 = std::size_t(pr.first_row());
+        model.forward(ids, pr, c, rng);
+        loss += bpr_pvn_loss<T>(c.mus.back(), c.sigmas.back(), emb.E_mu, emb.E_sigma,
+                                ws.targets.data() + r0, ws.negatives.data() + r0,
+                                model.config.pvn_weight, scale, ws.dout, ws.dsigma,
+                                grad ? &grad->embedding.E_mu : nullptr,
+                                grad ? &grad->embedding.E_sigma : nullptr, ws.bpr);
+        if (grad) model.backward(ws.dout, ws.dsigma, ids, pr, c, *grad);
     }
     return loss;
 }
