@@ -201,8 +201,9 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
     const PackRows all = ws.pack.view();
     const std::size_t packs = ws.cuts.size() - 1;
     auto pack_of = [&](std::size_t p) { return all.sub(ws.cuts[p], ws.cuts[p + 1]); };
-    auto run_forward = [&](PackRows p) -> const Buffer<T>& {
-        return model.forward(ws.pack.ids.data() + p.first_row(), p, ws.cache, rng);
+    // r: the pack's dropout stream (nullptr: none), the trainer's, or a saved copy to re-run.
+    auto run_forward = [&](PackRows p, Rng* r) -> const Buffer<T>& {
+        return model.forward(ws.pack.ids.data() + p.first_row(), p, ws.cache, r);
     };
     auto run_backward = [&](const ConstRef<T>& dout, PackRows p) {
         model.backward(dout, ws.pack.ids.data() + p.first_row(), p, ws.cache, *grad);
@@ -211,7 +212,7 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
     if (!softmax) {
         for (std::size_t p = 0; p < packs; ++p) {
             const PackRows pr = pack_of(p);
-            const auto& H = run_forward(pr);
+            const auto& H = run_forward(pr, rng);
             const std::size_t r0 = std::size_t(pr.first_row());
             value += bce_loss<T>(H, E, ws.targets.data() + r0, ws.negatives.data() + r0, scale,
                                  ws.dout, dE);
@@ -223,7 +224,7 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
         for (std::size_t p = 0; p < packs; ++p) {
             const PackRows pr = pack_of(p);
             ws.streams[p] = stream;
-            ws.rows.middleRows(pr.first_row(), pr.rows()) = run_forward(pr);
+            ws.rows.middleRows(pr.first_row(), pr.rows()) = run_forward(pr, rng);
         }
         value += spec.loss == LossKind::ce
                      ? cross_entropy_loss(ws.rows, E, ws.targets, scale, ws.drows, dE, ws.ce,
@@ -234,8 +235,7 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
             const PackRows pr = pack_of(p);
             if (p + 1 < packs) {  // the last pack's cache is still live
                 Rng again = ws.streams[p];
-                model.forward(ws.pack.ids.data() + pr.first_row(), pr, ws.cache,
-                              rng ? &again : nullptr);
+                run_forward(pr, rng ? &again : nullptr);
             }
             run_backward(ws.drows.middleRows(pr.first_row(), pr.rows()), pr);
         }
