@@ -7,6 +7,7 @@
 # Runs are resumable: a finished run (OUT_DIR/D-R-S.json) is skipped, a stopped one continues from
 # its checkpoint (seqrec train --resume), so the script can be killed and started again.
 set -euo pipefail
+source "$(dirname "$0")/resumable_train.sh"
 if [ $# -ne 3 ]; then
     echo "usage: $0 SEQREC_BIN DATA_DIR OUT_DIR" >&2
     exit 2
@@ -22,17 +23,8 @@ for d in ${DATASETS:-Beauty}; do
     fi
     for s in ${SEEDS:-1}; do
         for r in ${RECIPES:-sasrec-ce mqsa mqsa-ted rpesa rpesa-cad}; do
-            run="$out/$d-$r-$s"
-            if [ -s "$run.json" ]; then continue; fi
-            if [ -f "$run/config.json" ] && grep -q train_state "$run/config.json"; then
-                "$bin" train --resume "$run" --data "$data/$d.txt" --log "$run.jsonl" \
-                    > "$run.json.tmp" 2> "$run.err"
-            else
-                "$bin" train --data "$data/$d.txt" --recipe "$r" --seed "$s" --epochs 300 \
-                    --patience 20 --threads "${THREADS:-2}" --save "$run" --log "$run.jsonl" \
-                    > "$run.json.tmp" 2> "$run.err"
-            fi
-            mv "$run.json.tmp" "$run.json"
+            resumable_train "$bin" "$out/$d-$r-$s" "$data/$d.txt" --recipe "$r" --seed "$s" \
+                --epochs 300 --patience 20 --threads "${THREADS:-2}"
         done
     done
 done

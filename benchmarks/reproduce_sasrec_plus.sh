@@ -6,8 +6,9 @@
 #   benchmarks/reproduce_sasrec_plus.sh SEQREC_BIN DATA_DIR OUT_DIR
 # Environment (optional): GRID="DIM:DROPOUT:LR ..." (default: SASRec+'s own 64:0.1:0.001, then
 # one change at a time), SEEDS="1", EPOCHS=100, PATIENCE=10 (SASRec+'s budget), THREADS=2.
-# Resumable as reproduce_mqsa_protocol.sh: finished runs are skipped, stopped ones continue.
+# Resumable (resumable_train.sh): finished runs are skipped, stopped ones continue.
 set -euo pipefail
+source "$(dirname "$0")/resumable_train.sh"
 if [ $# -ne 3 ]; then
     echo "usage: $0 SEQREC_BIN DATA_DIR OUT_DIR" >&2
     exit 2
@@ -23,18 +24,9 @@ mkdir -p "$out"
 for s in ${SEEDS:-1}; do
     for g in ${GRID:-64:0.1:0.001 128:0.1:0.001 64:0.2:0.001 64:0.1:0.002}; do
         IFS=: read -r dim dropout lr <<< "$g"
-        run="$out/ml-1m-sasrec-ce-d$dim-p$dropout-lr$lr-$s"
-        if [ -s "$run.json" ]; then continue; fi
-        if [ -f "$run/config.json" ] && grep -q train_state "$run/config.json"; then
-            "$bin" train --resume "$run" --data "$data" --log "$run.jsonl" \
-                > "$run.json.tmp" 2> "$run.err"
-        else
-            "$bin" train --data "$data" --recipe sasrec-ce --maxlen 200 --blocks 2 --heads 1 \
-                --batch 128 --weight-decay 0 --dim "$dim" --dropout "$dropout" --lr "$lr" --seed "$s" \
-                --epochs "${EPOCHS:-100}" --patience "${PATIENCE:-10}" --metric NDCG@10 \
-                --threads "${THREADS:-2}" --save "$run" --log "$run.jsonl" \
-                > "$run.json.tmp" 2> "$run.err"
-        fi
-        mv "$run.json.tmp" "$run.json"
+        resumable_train "$bin" "$out/ml-1m-sasrec-ce-d$dim-p$dropout-lr$lr-$s" "$data" \
+            --recipe sasrec-ce --maxlen 200 --blocks 2 --heads 1 --batch 128 --weight-decay 0 \
+            --dim "$dim" --dropout "$dropout" --lr "$lr" --seed "$s" --epochs "${EPOCHS:-100}" \
+            --patience "${PATIENCE:-10}" --metric NDCG@10 --threads "${THREADS:-2}"
     done
 done
