@@ -160,6 +160,8 @@ public:
         }
         chunks_.reset(model, std::size_t(opt_.chunks));
         chunk_loss_.assign(std::size_t(opt_.chunks), 0.0);
+        chunk_order_.assign(std::size_t(opt_.chunks), 0);
+        chunk_cost_.assign(std::size_t(opt_.chunks), 0.0);
         check_objective(model.config, opt_.loss, opt_.distill);
         distill_setup(model, split);
         if (opt_.loss == LossKind::sampled_ce) {  // popularity from the training sequences
@@ -317,8 +319,10 @@ private:
                                  : std::pair<Index, Index>(0, Index(C));
         std::fill(chunk_loss_.begin(), chunk_loss_.end(), 0.0);
         const bool every_row = writes_every_item_row(spec_);
-        parallel_for(std::ptrdiff_t(opt_.chunks), 1, [&](std::ptrdiff_t ci) {
-            const std::size_t c = std::size_t(ci);
+        order_chunks(model, split, order, B, C);
+        parallel_for(std::ptrdiff_t(opt_.chunks), 1, [&](std::ptrdiff_t i) {
+            const std::size_t c = chunk_order_[std::size_t(i)];
+            const std::ptrdiff_t ci = std::ptrdiff_t(c);
             chunks_.clear(c);
             if (ci < mine.first || ci >= mine.second) return;  // past the batch, or another's
             if (every_row) chunks_.touch_all(c);
@@ -355,6 +359,30 @@ private:
         return total;
     }
 
+    /// Hands the chunks out longest first (their windows' rows times rows plus 6 d, the attention
+    /// and projection work), so the thread that takes the last one does not leave the others
+    /// idle for a long chunk. Which thread runs a chunk never changes its numbers: each chunk has
+    /// its own buffer and stream, and they are folded in chunk order.
+    void order_chunks(const Model& model, const Split& split, const Index* order, std::size_t B,
+                      std::size_t C) {
+        const double width = 6.0 * double(model.config.dim);
+        for (std::size_t c = 0; c < chunk_order_.size(); ++c) {
+            chunk_order_[c] = c;
+            chunk_cost_[c] = 0.0;
+            if (c >= C) continue;
+            for (std::size_t i = B * c / C; i < B * (c + 1) / C; ++i) {
+                const double L = double(std::min<Index>(
+                    Index(split.train[std::size_t(order[i])].size()) - 1, model.maxlen()));
+                chunk_cost_[c] += L * (L + width);
+            }
+        }
+        // Insertion sort, stable and allocation-free (std::stable_sort takes a heap buffer).
+        for (std::size_t k = 1; k < chunk_order_.size(); ++k)
+            for (std::size_t j = k;
+                 j > 0 && chunk_cost_[chunk_order_[j - 1]] < chunk_cost_[chunk_order_[j]]; --j)
+                std::swap(chunk_order_[j - 1], chunk_order_[j]);
+    }
+
     /// Sends this process's chunks (gradient and loss) to every other and fills in theirs, so
     /// every process holds all C chunks, bit for bit as if it had computed them.
     void exchange_chunks(std::size_t C) {
@@ -387,6 +415,8 @@ private:
     std::vector<std::vector<ItemId>> seen_;
     ChunkGradients<Model> chunks_;
     std::vector<double> chunk_loss_;
+    std::vector<std::size_t> chunk_order_;  // the order chunks are handed to threads
+    std::vector<double> chunk_cost_;
     std::vector<Index> order_;
     EvalWorkspace<Model> eval_ws_;
     std::vector<ObjectiveWorkspace<Model>> ws_;
