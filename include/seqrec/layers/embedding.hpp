@@ -9,6 +9,7 @@
 #include "seqrec/core/error.hpp"
 #include "seqrec/core/pack.hpp"
 #include "seqrec/core/param.hpp"
+#include "seqrec/kernels/packed_lookup.hpp"
 #include "seqrec/layers/dropout.hpp"
 
 namespace seqrec {
@@ -36,16 +37,7 @@ struct ItemPositionEmbedding {
     /// ids: the packed windows' item ids in 1..N, each window compact (L <= n, its slots
     /// n-L..n-1); writes X0 (rows x d) and its dropout mask (one draw of rng for the pack).
     void forward(const ItemId* ids, PackRows pack, Buffer<T>& X0, Buffer<T>& mask, Rng* rng) const {
-        const T c = input_scale();
-        X0.resize(pack.rows(), E.cols());
-        for (Index w = 0; w < pack.windows; ++w) {
-            const Index L = pack.length(w), o = pack.begin(w);
-            SEQREC_CHECK(L <= maxlen, ShapeError,
-                         "window of " + std::to_string(L) + " items exceeds maxlen " +
-                             std::to_string(maxlen));
-            for (Index t = 0; t < L; ++t) X0.row(o + t) = c * E.row(ids[o + t]);
-            if (positional) X0.middleRows(o, L) += P.bottomRows(L);
-        }
+        packed_lookup(E, positional ? &P : nullptr, input_scale(), maxlen, ids, pack, X0);
         dropout_forward(X0, mask, dropout, rng);
     }
     void forward(const std::vector<ItemId>& ids, Buffer<T>& X0, Buffer<T>& mask, Rng* rng) const {
@@ -55,13 +47,9 @@ struct ItemPositionEmbedding {
     /// (dropout on), rounded once as the forward's product was.
     void backward(const ConstRef<T>& dX0, const ItemId* ids, PackRows pack, const Buffer<T>& mask,
                   ItemPositionEmbedding& grad, Buffer<T>& scratch) const {
-        const T c = input_scale();
         auto scatter = [&](const auto& g) {
-            for (Index w = 0; w < pack.windows; ++w) {
-                const Index L = pack.length(w), o = pack.begin(w);
-                for (Index t = 0; t < L; ++t) grad.E.row(ids[o + t]) += c * g.row(o + t);
-                if (positional) grad.P.bottomRows(L) += g.middleRows(o, L);
-            }
+            packed_lookup_backward(g, input_scale(), ids, pack, grad.E,
+                                   positional ? &grad.P : nullptr);
         };
         if (mask.size()) {
             scratch = dX0.cwiseProduct(mask);

@@ -12,6 +12,7 @@
 #include "seqrec/core/pack.hpp"
 #include "seqrec/core/param.hpp"
 #include "seqrec/kernels/activations.hpp"
+#include "seqrec/kernels/packed_lookup.hpp"
 #include "seqrec/layers/dropout.hpp"
 #include "seqrec/layers/layer_norm.hpp"
 
@@ -42,10 +43,6 @@ struct StochasticEmbedding {
     /// x_sigma (rows x d).
     void forward(const ItemId* ids, PackRows pack, Buffer<T>& x_mu, Buffer<T>& x_sigma, Cache& c,
                  Rng* rng) const {
-        for (Index w = 0; w < pack.windows; ++w)
-            SEQREC_CHECK(pack.length(w) <= P_mu.rows(), ShapeError,
-                         "window of " + std::to_string(pack.length(w)) + " items exceeds maxlen " +
-                             std::to_string(P_mu.rows()));
         stream(ids, pack, E_mu, P_mu, c.pre_mu, c.mask_mu, c.ln_mu, x_mu, T(0), c, rng);
         stream(ids, pack, E_sigma, P_sigma, c.pre_sigma, c.mask_sigma, c.ln_sigma, x_sigma, T(1), c,
                rng);
@@ -78,12 +75,7 @@ private:
     void stream(const ItemId* ids, PackRows pack, const Param<T>& E, const Param<T>& P,
                 Buffer<T>& pre, Buffer<T>& mask, typename LayerNorm<T>::Cache& lnc, Buffer<T>& x,
                 T shift, Cache& c, Rng* rng) const {
-        c.tmp.resize(pack.rows(), E.cols());
-        for (Index w = 0; w < pack.windows; ++w) {
-            const Index o = pack.begin(w), L = pack.length(w);
-            for (Index t = 0; t < L; ++t) c.tmp.row(o + t) = E.row(ids[o + t]);
-            c.tmp.middleRows(o, L) += P.bottomRows(L);
-        }
+        packed_lookup(E, &P, T(1), P.rows(), ids, pack, c.tmp);
         ln.forward(c.tmp, pre, &lnc);
         dropout_forward(pre, mask, dropout, rng);
         x = pre.unaryExpr([shift](T v) { return elu(v) + shift; });
@@ -95,11 +87,7 @@ private:
         dropout_backward(c.dpre, mask);
         c.da.setZero(dx.rows(), dx.cols());
         ln.backward(c.dpre, lnc, grad.ln, c.da);
-        for (Index w = 0; w < pack.windows; ++w) {
-            const Index o = pack.begin(w), L = pack.length(w);
-            for (Index t = 0; t < L; ++t) gE.row(ids[o + t]) += c.da.row(o + t);
-            gP.bottomRows(L) += c.da.middleRows(o, L);
-        }
+        packed_lookup_backward(c.da, T(1), ids, pack, gE, &gP);
     }
 };
 
