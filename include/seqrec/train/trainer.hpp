@@ -306,9 +306,7 @@ private:
     double train_batch(const Model& model, const Split& split, Index epoch, const Index* order,
                        std::size_t B) {
         Index targets = 0;
-        for (std::size_t i = 0; i < B; ++i)
-            targets += std::min<Index>(Index(split.train[std::size_t(order[i])].size()) - 1,
-                                       model.maxlen());
+        for (std::size_t i = 0; i < B; ++i) targets += window_rows(model, split, order[i]);
         const T scale = T(1.0 / double(std::max<Index>(targets, 1)));
         if (opt_.loss == LossKind::sampled_ce) {  // one set per batch, keyed by its first user
             Rng draw({opt_.seed, std::uint64_t(epoch), 0x5A3Du, std::uint64_t(order[0])});
@@ -359,6 +357,11 @@ private:
         return total;
     }
 
+    /// Rows (= targets) of user u's training window: the sequence less its last item, clipped.
+    static Index window_rows(const Model& model, const Split& split, Index u) {
+        return std::min<Index>(Index(split.train[std::size_t(u)].size()) - 1, model.maxlen());
+    }
+
     /// Hands the chunks out longest first (their windows' rows times rows plus 6 d, the attention
     /// and projection work), so the thread that takes the last one does not leave the others
     /// idle for a long chunk. Which thread runs a chunk never changes its numbers: each chunk has
@@ -371,8 +374,7 @@ private:
             chunk_cost_[c] = 0.0;
             if (c >= C) continue;
             for (std::size_t i = B * c / C; i < B * (c + 1) / C; ++i) {
-                const double L = double(std::min<Index>(
-                    Index(split.train[std::size_t(order[i])].size()) - 1, model.maxlen()));
+                const double L = double(window_rows(model, split, order[i]));
                 chunk_cost_[c] += L * (L + width);
             }
         }
