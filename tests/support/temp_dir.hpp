@@ -1,16 +1,28 @@
 /// \file support/temp_dir.hpp
-/// A scratch directory under the system temp folder, removed before and after use.
+/// A scratch directory under the system temp folder, removed before and after use. The name
+/// carries the process id: ctest runs test cases as separate processes in parallel, and two of
+/// them with the same name must not share (and delete) one directory.
 #pragma once
 
 #include <filesystem>
 #include <string>
+
+#ifdef _WIN32
+#include <process.h>
+#define SEQREC_TEST_PID _getpid
+#else
+#include <unistd.h>
+#define SEQREC_TEST_PID getpid
+#endif
 
 namespace seqrec::test {
 
 struct TempDir {
     std::string path;
     explicit TempDir(const std::string& name)
-        : path((std::filesystem::temp_directory_path() / ("seqrec_test_" + name)).string()) {
+        : path((std::filesystem::temp_directory_path() /
+                ("seqrec_test_" + name + "_" + std::to_string(long(SEQREC_TEST_PID()))))
+                   .string()) {
         std::filesystem::remove_all(path);
     }
     ~TempDir() { std::filesystem::remove_all(path); }
