@@ -7,6 +7,7 @@
 
 #include "seqrec/core/buffer.hpp"
 #include "seqrec/core/param.hpp"
+#include "seqrec/kernels/lane_sum.hpp"
 
 namespace seqrec {
 
@@ -34,18 +35,19 @@ struct LayerNorm {
             cache->xhat.resize(rows, d);
             cache->rstd.resize(rows, 1);
         }
+        const T* g = gamma.data();
+        const T* b = beta.data();
         for (Index r = 0; r < rows; ++r) {
-            const T mean = x.row(r).mean();
-            const T var = (x.row(r).array() - mean).square().mean();
+            const T* xr = x.row(r).data();
+            T* yr = y.row(r).data();
+            const T mean = lane_sum<T>(d, [&](Index j) { return xr[j]; }) / T(d);
+            const T var =
+                lane_sum<T>(d, [&](Index j) { return (xr[j] - mean) * (xr[j] - mean); }) / T(d);
             const T rstd = T(1) / std::sqrt(var + T(eps));
-            if (cache) {
-                cache->xhat.row(r) = (x.row(r).array() - mean) * rstd;
-                cache->rstd(r, 0) = rstd;
-                y.row(r) = cache->xhat.row(r).cwiseProduct(gamma.row(0)) + beta.row(0);
-            } else {
-                y.row(r) = ((x.row(r).array() - mean) * rstd).matrix().cwiseProduct(gamma.row(0)) +
-                           beta.row(0);
-            }
+            T* xhat = cache ? cache->xhat.row(r).data() : yr;  // without a cache y holds x̂ first
+            for (Index j = 0; j < d; ++j) xhat[j] = (xr[j] - mean) * rstd;
+            for (Index j = 0; j < d; ++j) yr[j] = xhat[j] * g[j] + b[j];
+            if (cache) cache->rstd(r, 0) = rstd;
         }
     }
     /// (B.1). ADDS dgamma, dbeta into grad and dL/dx into dx (sized rows x d).
@@ -53,11 +55,16 @@ struct LayerNorm {
         const Index rows = dy.rows();
         grad.gamma += dy.cwiseProduct(cache.xhat).colwise().sum();
         grad.beta += dy.colwise().sum();
+        const T* gam = gamma.data();
+        const Index d = dy.cols();
         for (Index r = 0; r < rows; ++r) {
-            const auto g = dy.row(r).cwiseProduct(gamma.row(0)).array();
-            const T mg = g.mean();
-            const T mgx = (g * cache.xhat.row(r).array()).mean();
-            dx.row(r).array() += cache.rstd(r, 0) * (g - mg - cache.xhat.row(r).array() * mgx);
+            const T* dyr = dy.row(r).data();
+            const T* xh = cache.xhat.row(r).data();
+            T* dxr = dx.row(r).data();
+            const T mg = lane_sum<T>(d, [&](Index j) { return dyr[j] * gam[j]; }) / T(d);
+            const T mgx = lane_sum<T>(d, [&](Index j) { return dyr[j] * gam[j] * xh[j]; }) / T(d);
+            const T rstd = cache.rstd(r, 0);
+            for (Index j = 0; j < d; ++j) dxr[j] += rstd * (dyr[j] * gam[j] - mg - xh[j] * mgx);
         }
     }
     template <typename F>

@@ -23,8 +23,8 @@ struct Linear {
     /// y = x W + b. const: threads may share one layer.
     void forward(const ConstRef<T>& x, Buffer<T>& y) const {
         y.resize(x.rows(), W.cols());
-        gemm_assign(y, x, W);
-        y.rowwise() += b.row(0);
+        y.rowwise() = b.row(0);  // the product adds onto the bias: no zeroing, no second pass
+        gemm_add(y, x, W);
     }
     /// ADDS dL/dW, dL/db into `grad` and dL/dx into *dx when given (sized rows x d_in).
     void backward(const ConstRef<T>& x, const ConstRef<T>& dy, Linear& grad, Buffer<T>* dx) const {
