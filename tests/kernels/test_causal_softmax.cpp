@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-
 #include <seqrec/kernels/causal_softmax.hpp>
 
 #include "support/gradient_check.hpp"
