@@ -9,19 +9,25 @@
 
 #ifdef _WIN32
 #include <process.h>
-#define SEQREC_TEST_PID _getpid
 #else
 #include <unistd.h>
-#define SEQREC_TEST_PID getpid
 #endif
 
 namespace seqrec::test {
+
+inline long process_id() {
+#ifdef _WIN32
+    return long(_getpid());
+#else
+    return long(getpid());
+#endif
+}
 
 struct TempDir {
     std::string path;
     explicit TempDir(const std::string& name)
         : path((std::filesystem::temp_directory_path() /
-                ("seqrec_test_" + name + "_" + std::to_string(long(SEQREC_TEST_PID()))))
+                ("seqrec_test_" + name + "_" + std::to_string(process_id())))
                    .string()) {
         std::filesystem::remove_all(path);
     }

@@ -13,11 +13,12 @@ namespace seqrec {
 /// short was a large share of LayerNorm's time.
 template <typename T, typename F>
 T lane_sum(Index n, F&& f) {
-    constexpr Index kLanes = 16;
+    constexpr Index kLanes = 16;  // the fold below is written out for 16
     T lane[kLanes] = {};
     Index j = 0;
     for (; j + kLanes <= n; j += kLanes)
         for (Index k = 0; k < kLanes; ++k) lane[k] += f(j + k);
+    static_assert(kLanes == 16, "the fold names 8 half-lanes");
     T half[kLanes / 2];  // fixed indices from here on, so the lanes stay in registers
     for (Index k = 0; k < kLanes / 2; ++k) half[k] = lane[k] + lane[k + kLanes / 2];
     const T sum =
