@@ -1,0 +1,76 @@
+// One SASRec transformer block, forward (with dropout) and backward, on a pack of equal windows,
+// single-threaded: the minimum over many calls. On a shared machine whose epoch times move by
+// 20% from run to run, the minimum of short calls still separates kernel changes of a few
+// percent; compare two builds by running both binaries alternately.
+//   bench_block [--windows 16] [--length 200] [--dim 50] [--heads 1] [--dropout 0.2]
+//               [--repeats 300]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <seqrec/layers/transformer_block.hpp>
+#include <vector>
+
+#include "support/args.hpp"
+#include "support/guarded_main.hpp"
+
+int main(int argc, char** argv) {
+    using namespace seqrec;
+    return bench::guarded_main([&] {
+        bench::Args args(argc, argv,
+                         "bench_block [--windows N] [--length L] [--dim d] [--heads N] "
+                         "[--dropout P] [--repeats N]");
+        const Index W = args.integer("windows", 16), L = args.integer("length", 200);
+        const Index d = args.integer("dim", 50), heads = args.integer("heads", 1);
+        const double p = args.real("dropout", 0.2);
+        const long repeats = args.integer("repeats", 300);
+        args.finish();
+        SEQREC_CHECK(W >= 1 && L >= 1 && d >= 1 && heads >= 1 && d % heads == 0 && repeats >= 1,
+                     ConfigError,
+                     "bench_block: sizes and repeats must be >= 1, dim a multiple of heads");
+        BlockConfig cfg;
+        cfg.dim = d;
+        cfg.heads = heads;
+        cfg.maxlen = L;
+        cfg.dropout = p;
+        TransformerBlock<float> block(cfg), grad(cfg);
+        block.for_each_param("", [](const std::string&, Param<float>& m) {
+            for (Index i = 0; i < m.size(); ++i) m.data()[i] = 0.2f * std::sin(1.3f * float(i + 1));
+        });
+        std::vector<Index> offsets(std::size_t(W + 1));
+        for (Index w = 0; w <= W; ++w) offsets[std::size_t(w)] = w * L;
+        const PackRows pack{offsets.data(), W};
+        Buffer<float> X(W * L, d), dXout(W * L, d), Xout, dX(W * L, d);
+        for (Index i = 0; i < X.size(); ++i) {
+            X.data()[i] = std::sin(0.37f * float(i));
+            dXout.data()[i] = std::cos(0.11f * float(i));
+        }
+        TransformerBlock<float>::Cache cache;
+        using Clock = std::chrono::steady_clock;
+        double forward = 1e30, backward = 1e30, checksum = 0;
+        for (long r = 0; r <= repeats; ++r) {  // call 0 warms the caches and buffers up
+            Rng rng(std::uint64_t(7 + r));
+            const auto t0 = Clock::now();
+            block.forward(X, pack, Xout, cache, &rng);
+            const auto t1 = Clock::now();
+            dX.setZero();
+            block.backward(dXout, X, pack, cache, grad, dX);
+            const auto t2 = Clock::now();
+            if (r == 0) continue;
+            forward = std::min(forward, std::chrono::duration<double>(t1 - t0).count());
+            backward = std::min(backward, std::chrono::duration<double>(t2 - t1).count());
+            checksum += double(dX.sum());
+        }
+        // Useful FLOPs of the forward: Q, K, V and the FFN's two products, and the causal halves
+        // of S = Q K^T and A V; backward does twice as many.
+        const double flops = double(W) * (10.0 * double(L * d * d) + 2.0 * double(L * (L + 1) * d));
+        std::printf(
+            "%ld windows of %ld rows, d %ld, %ld head(s), dropout %g, 1 thread, min of %ld\n",
+            long(W), long(L), long(d), long(heads), p, repeats);
+        std::printf("| pass | ms | GFLOP/s (useful) |\n|---|---:|---:|\n");
+        std::printf("| forward | %.3f | %.1f |\n", forward * 1e3, flops / forward / 1e9);
+        std::printf("| backward | %.3f | %.1f |\n", backward * 1e3, 2 * flops / backward / 1e9);
+        std::printf("(checksum %.9g)\n", checksum);
+        return 0;
+    });
+}
