@@ -105,8 +105,8 @@ struct AttentionRefinement {
         c.Kp.resize(L, W2.cols());
         gemm_assign(c.Kp, A, W2.bottomRows(L));
         c.Rs.resize(L, L);
-        c.Rs.template triangularView<Eigen::Lower>() = s * c.Qp * c.Kp.transpose();  // (4.4)
-        causal_softmax(c.Rs);                                                        // (4.5)
+        lower_product_assign(c.Rs, s * c.Qp, c.Kp.transpose());  // (4.4)
+        causal_softmax(c.Rs);                                    // (4.5)
         if (mechanism == Refinement::simple) {
             R = c.Rs;
         } else if (mechanism == Refinement::additive) {

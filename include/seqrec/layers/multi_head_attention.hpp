@@ -72,8 +72,7 @@ struct MultiHeadAttention {
                         Buffer<T>& A = c.weights[std::size_t(w * heads + k)].probs;
                         A.resize(L, L);
                         const auto Qk = c.Q.block(o, k * dh, L, dh);
-                        A.template triangularView<Eigen::Lower>() =
-                            s * Qk * c.K.block(o, k * dh, L, dh).transpose();
+                        lower_product_assign(A, s * Qk, c.K.block(o, k * dh, L, dh).transpose());
                         sc.add_scores(Qk, k, dh, s, A, c.scores);
                         const Buffer<T>& W =
                             c.weights[std::size_t(w * heads + k)].forward(refine, dropout, rng);
@@ -110,15 +109,14 @@ struct MultiHeadAttention {
                         const auto dOk = dO.block(o, k * dh, L, dh);
                         const auto Vk = c.V.block(o, k * dh, L, dh);
                         // dV = Ã^T dO, with Ã = A or R (times the dropout mask).
-                        // Ã with its mask goes to dA, free until the weight stage writes it.
-                        const Buffer<T>& W = aw.weights(refine, c.dA);
+                        const Buffer<T>& W = aw.weights(refine);
                         trmm_assign(c.dV.block(o, k * dh, L, dh),
                                     W.template triangularView<Eigen::Lower>().transpose(), dOk);
                         // dÃ = dO V^T (lower triangle) plus the policy's value term, then dS
                         // through the weight stage.
                         Buffer<T>& G = c.G;
                         G.resize(L, L);
-                        G.template triangularView<Eigen::Lower>() = dOk * Vk.transpose();
+                        lower_product_assign(G, dOk, Vk.transpose());
                         sc.backward_values(W, dOk, k, dh, G, gsc, c.scores);
                         aw.backward(refine, G, grad.refine, c.dA);
                         G *= s;  // dS * s: dQ = s dS K, dK = s dS^T Q

@@ -119,7 +119,7 @@ struct WassersteinAttention {
                 const Index o = pack.begin(w), L = pack.length(w);
                 const auto cols = [&](auto&& m) { return m.block(o, k * dh, L, dh); };
                 AttentionWeights<T>& aw = c.weights[std::size_t(w * heads + k)];
-                const Buffer<T>& W = aw.weights(refine, c.W);  // Ã
+                const Buffer<T>& W = aw.weights(refine);  // Ã
                 // (B.8) dV_mu = Ã^T dC_mu; dV_sigma = (Ã*Ã)^T dC_sigma
                 trmm_assign(cols(c.dVm), W.template triangularView<Eigen::Lower>().transpose(),
                             cols(dC_mu));
@@ -129,9 +129,8 @@ struct WassersteinAttention {
                 // dÃ = dC_mu V_mu^T + 2 Ã * (dC_sigma V_sigma^T)
                 c.G.resize(L, L);
                 c.H.resize(L, L);
-                c.G.template triangularView<Eigen::Lower>() = cols(dC_mu) * cols(c.Vm).transpose();
-                c.H.template triangularView<Eigen::Lower>() =
-                    cols(dC_sigma) * cols(c.Vs).transpose();
+                lower_product_assign(c.G, cols(dC_mu), cols(c.Vm).transpose());
+                lower_product_assign(c.H, cols(dC_sigma), cols(c.Vs).transpose());
                 for (Index t = 0; t < L; ++t)
                     for (Index j = 0; j <= t; ++j) c.G(t, j) += T(2) * W(t, j) * c.H(t, j);
                 aw.backward(refine, c.G, grad.refine, c.dA);  // dS
