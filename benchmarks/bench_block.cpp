@@ -1,7 +1,8 @@
 // One SASRec transformer block, forward (with dropout) and backward, on a pack of equal windows,
 // single-threaded: the minimum over many calls. On a shared machine whose epoch times move by
 // 20% from run to run, the minimum of short calls still separates kernel changes of a few
-// percent; compare two builds by running both binaries alternately.
+// percent; compare two builds by running both binaries alternately. Also prints the share of
+// the 1-thread fp32 GEMM ceiling (support/sgemm_ceiling.hpp) measured in the same run.
 //   bench_block [--windows 16] [--length 200] [--dim 50] [--heads 1] [--dropout 0.2]
 //               [--repeats 300]
 #include <algorithm>
@@ -9,10 +10,12 @@
 #include <cmath>
 #include <cstdio>
 #include <seqrec/layers/transformer_block.hpp>
+#include <tuple>
 #include <vector>
 
 #include "support/args.hpp"
 #include "support/guarded_main.hpp"
+#include "support/sgemm_ceiling.hpp"
 
 int main(int argc, char** argv) {
     using namespace seqrec;
@@ -64,12 +67,17 @@ int main(int argc, char** argv) {
         // Useful FLOPs of the forward: Q, K, V and the FFN's two products, and the causal halves
         // of S = Q K^T and A V; backward does twice as many.
         const double flops = double(W) * (10.0 * double(L * d * d) + 2.0 * double(L * (L + 1) * d));
+        set_threads(1);
+        const double ceiling = bench::sgemm_ceiling_gflops();
         std::printf(
             "%ld windows of %ld rows, d %ld, %ld head(s), dropout %g, 1 thread, min of %ld\n",
             long(W), long(L), long(d), long(heads), p, repeats);
-        std::printf("| pass | ms | GFLOP/s (useful) |\n|---|---:|---:|\n");
-        std::printf("| forward | %.3f | %.1f |\n", forward * 1e3, flops / forward / 1e9);
-        std::printf("| backward | %.3f | %.1f |\n", backward * 1e3, 2 * flops / backward / 1e9);
+        std::printf("fp32 GEMM ceiling (2048^3, same run, 1 thread): %.1f GFLOP/s\n", ceiling);
+        std::printf("| pass | ms | GFLOP/s (useful) | %% of ceiling |\n|---|---:|---:|---:|\n");
+        for (const auto& [pass, seconds, work] :
+             {std::tuple{"forward", forward, flops}, std::tuple{"backward", backward, 2 * flops}})
+            std::printf("| %s | %.3f | %.1f | %.0f%% |\n", pass, seconds * 1e3,
+                        work / seconds / 1e9, 100.0 * work / seconds / 1e9 / ceiling);
         std::printf("(checksum %.9g)\n", checksum);
         return 0;
     });
