@@ -6,7 +6,6 @@
 //   bench_block [--windows 16] [--length 200] [--dim 50] [--heads 1] [--dropout 0.2]
 //               [--repeats 300]
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <seqrec/layers/transformer_block.hpp>
@@ -16,6 +15,8 @@
 #include "support/args.hpp"
 #include "support/guarded_main.hpp"
 #include "support/sgemm_ceiling.hpp"
+#include "support/timer.hpp"
+#include "support/useful_flops.hpp"
 
 int main(int argc, char** argv) {
     using namespace seqrec;
@@ -49,24 +50,21 @@ int main(int argc, char** argv) {
             dXout.data()[i] = std::cos(0.11f * float(i));
         }
         TransformerBlock<float>::Cache cache;
-        using Clock = std::chrono::steady_clock;
         double forward = 1e30, backward = 1e30, checksum = 0;
         for (long r = 0; r <= repeats; ++r) {  // call 0 warms the caches and buffers up
             Rng rng(std::uint64_t(7 + r));
-            const auto t0 = Clock::now();
+            const double t0 = bench::now_seconds();
             block.forward(X, pack, Xout, cache, &rng);
-            const auto t1 = Clock::now();
+            const double t1 = bench::now_seconds();
             dX.setZero();
             block.backward(dXout, X, pack, cache, grad, dX);
-            const auto t2 = Clock::now();
+            const double t2 = bench::now_seconds();
             if (r == 0) continue;
-            forward = std::min(forward, std::chrono::duration<double>(t1 - t0).count());
-            backward = std::min(backward, std::chrono::duration<double>(t2 - t1).count());
+            forward = std::min(forward, t1 - t0);
+            backward = std::min(backward, t2 - t1);
             checksum += double(dX.sum());
         }
-        // Useful FLOPs of the forward: Q, K, V and the FFN's two products, and the causal halves
-        // of S = Q K^T and A V; backward does twice as many.
-        const double flops = double(W) * (10.0 * double(L * d * d) + 2.0 * double(L * (L + 1) * d));
+        const double flops = double(W) * bench::forward_flops(double(L), double(d), 1);
         set_threads(1);
         const double ceiling = bench::sgemm_ceiling_gflops();
         std::printf(

@@ -24,19 +24,9 @@
 #include "support/guarded_main.hpp"
 #include "support/sgemm_ceiling.hpp"
 #include "support/timer.hpp"
+#include "support/useful_flops.hpp"
 
 using namespace seqrec;
-
-namespace {
-
-/// Forward FLOPs of one compact window of L items (multiply-add = 2).
-double forward_flops(double L, double d, double blocks) {
-    const double linear = 5 * 2 * L * d * d;               // Q, K, V, W1, W2
-    const double attention = 2 * 2 * L * (L + 1) / 2 * d;  // QK^T and AV, lower triangle
-    return blocks * (linear + attention);
-}
-
-}  // namespace
 
 namespace {
 int run_benchmark(int argc, char** argv) {
@@ -96,14 +86,14 @@ int run_benchmark(int argc, char** argv) {
             const double L = std::min(m - 1, double(cfg.maxlen));
             const double out = t.loss == LossKind::bce ? 2 * 2 * L * d : 2 * L * N * d;
             const double kd = t.distill ? 2 * L * N * d : 0.0;  // one head per input item
-            train_flops +=
-                3 * (towers * forward_flops(L, d, double(cfg.blocks)) + out + kd);  // fwd + 2 bwd
+            const double encoder = towers * bench::forward_flops(L, d, double(cfg.blocks));
+            train_flops += 3 * (encoder + out + kd);  // fwd + 2 bwd
             windows += 1;
         }
         if (split.test[std::size_t(u)] != 0) {
             const double L = std::min(m + 1, double(cfg.maxlen));
-            eval_flops += towers * (forward_flops(L, d, double(cfg.blocks) - 1) + 4 * L * d * d +
-                                    2 * L * d + 6 * d * d) +
+            eval_flops += towers * (bench::forward_flops(L, d, double(cfg.blocks) - 1) +
+                                    4 * L * d * d + 2 * L * d + 6 * d * d) +
                           2 * N * d;
         }
     }

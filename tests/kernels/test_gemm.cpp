@@ -1,4 +1,4 @@
-// kernels/gemm.hpp: the products with reused packing memory give Eigen's own bits.
+// kernels/gemm.hpp: lower_product_assign gives the bits of Eigen's triangular assignment.
 #include <doctest/doctest.h>
 
 #include <seqrec/kernels/gemm.hpp>

@@ -194,7 +194,7 @@ void gemm_add(Dst&& dst, const Lhs& lhs, const Rhs& rhs) {
 /// dst's lower triangle (diagonal included) = lhs * rhs (operands may be scaled or transposed);
 /// the strict upper triangle is left as it is. Same bits as `dst.triangularView<Eigen::Lower>() =
 /// lhs * rhs`, which first zeroes the triangle column by column: on a row-major dst that is one
-/// cache line per element, and it was half the attention block's own time (profiled on ml-1m).
+/// cache line per element: a third to a half of the block's own time in the ml-1m epoch profile.
 /// Zeroing row by row and adding the product onto the zeros gives the same sums.
 template <typename Dst, typename Lhs, typename Rhs>
 void lower_product_assign(Dst& dst, const Lhs& lhs, const Rhs& rhs) {
