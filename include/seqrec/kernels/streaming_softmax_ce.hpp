@@ -4,15 +4,19 @@
 /// full-softmax CE (one-hot targets) and of TED/CAD distillation (teacher distributions).
 ///
 /// Rows go in fixed blocks of `row_block`, items in fixed chunks of `item_chunk`; only one
-/// block x chunk of logits exists at a time (it fits L2), while every product has hundreds of
+/// block x chunk of logits is computed at a time (it fits L2), while every product has hundreds of
 /// rows. Pass 1 keeps each row's max and sum of exponentials per chunk and combines them in chunk
-/// order into the log-sum-exp; pass 2 recomputes the chunk's logits, forms the gradient there and
-/// adds dU and dE with one GEMM each. The partition never depends on the thread count, and every
-/// sum runs in chunk order, so results are the same bits however the caller threads its work.
+/// order into the log-sum-exp; pass 2 forms the gradient on the chunk's logits and adds dU and dE
+/// with one GEMM each. Pass 2 reads the logits pass 1 kept when a row block's fit in
+/// `keep_bytes` (on Yelp 20 MiB per thread, held in L3), and recomputes them otherwise (a large
+/// catalogue): the same bits either way, a quarter fewer products when kept. The partition never
+/// depends on the thread count, and every sum runs in chunk order, so results are the same bits
+/// however the caller threads its work.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 #include "seqrec/core/buffer.hpp"
 #include "seqrec/core/error.hpp"
@@ -24,6 +28,8 @@ namespace seqrec {
 struct SoftmaxChunks {
     Index row_block = 256;    ///< rows of U per block
     Index item_chunk = 1024;  ///< items per chunk: row_block x item_chunk floats stay in L2
+    /// Pass 2 reuses pass 1's logits when a row block's (rows x catalogue) fit in this many bytes.
+    std::size_t keep_bytes = std::size_t(32) << 20;
 
     void check() const {
         SEQREC_CHECK(row_block >= 1 && item_chunk >= 1, ConfigError,
@@ -31,7 +37,8 @@ struct SoftmaxChunks {
     }
 };
 
-/// Reusable buffers: one block x chunk of logits and the per-chunk row statistics.
+/// Reusable buffers: one block x chunk of logits (or a block's every chunk, when kept) and the
+/// per-chunk row statistics.
 template <typename T>
 struct SoftmaxWorkspace {
     Buffer<T> logits, chunk_max, chunk_sum, lse;
@@ -52,22 +59,30 @@ double streaming_softmax_ce(const ConstRef<T>& U, const ConstRef<T>& E, T s, con
     const Index chunks = (N + o.item_chunk - 1) / o.item_chunk;
     const auto items = E.bottomRows(N);
     double loss = 0.0;
-    auto logits_of = [&](const auto& Ub, Index lo, Index width) {
-        ws.logits.resize(Ub.rows(), width);
-        ws.logits.setZero();
-        detail::gemm_scale_add(detail::eigen_view(ws.logits), Ub,
-                               items.middleRows(lo, width).transpose(), s);
-    };
+    using Chunk = Eigen::Map<Matrix<T>>;
     for (Index r0 = 0; r0 < R; r0 += o.row_block) {
         const Index m = std::min(o.row_block, R - r0);
         const auto Ub = U.middleRows(r0, m);
+        const bool keep = (dU || dE) && std::size_t(m) * std::size_t(N) * sizeof(T) <= o.keep_bytes;
+        // A chunk's logits (m x width): its own slot of a block-sized buffer when kept, else the
+        // one chunk-sized slot, refilled by each pass.
+        if (keep) ws.logits.resize(1, m * N);
+        auto chunk_logits = [&](Index lo, Index width, bool compute) {
+            if (!keep) ws.logits.resize(1, m * width);
+            Chunk z(ws.logits.data() + (keep ? m * lo : 0), m, width);
+            if (compute) {
+                z.setZero();
+                detail::gemm_scale_add(z, Ub, items.middleRows(lo, width).transpose(), s);
+            }
+            return z;
+        };
         ws.chunk_max.resize(m, chunks);
         ws.chunk_sum.resize(m, chunks);
         for (Index c = 0; c < chunks; ++c) {  // pass 1: per-chunk statistics
             const Index lo = c * o.item_chunk, width = std::min(o.item_chunk, N - lo);
-            logits_of(Ub, lo, width);
+            const Chunk logits = chunk_logits(lo, width, true);
             for (Index r = 0; r < m; ++r) {
-                const auto z = ws.logits.row(r);
+                const auto z = logits.row(r);
                 const T mx = z.maxCoeff();
                 ws.chunk_max(r, c) = mx;
                 ws.chunk_sum(r, c) = (z.array() - mx).exp().sum();
@@ -87,14 +102,14 @@ double streaming_softmax_ce(const ConstRef<T>& U, const ConstRef<T>& E, T s, con
         const T k = w * s;
         for (Index c = 0; c < chunks; ++c) {  // pass 2: gradients, chunk by chunk
             const Index lo = c * o.item_chunk, width = std::min(o.item_chunk, N - lo);
-            logits_of(Ub, lo, width);
+            Chunk logits = chunk_logits(lo, width, !keep);
             for (Index r = 0; r < m; ++r) {
-                auto g = ws.logits.row(r);
+                auto g = logits.row(r);
                 g.array() = (g.array() - lse(r)).exp() * k;
                 target.subtract(r0 + r, lo, k, g);
             }
-            if (dU) gemm_add(dU->middleRows(r0, m), ws.logits, items.middleRows(lo, width));
-            if (dE) gemm_add(dE->bottomRows(N).middleRows(lo, width), ws.logits.transpose(), Ub);
+            if (dU) gemm_add(dU->middleRows(r0, m), logits, items.middleRows(lo, width));
+            if (dE) gemm_add(dE->bottomRows(N).middleRows(lo, width), logits.transpose(), Ub);
         }
     }
     return loss;

@@ -123,8 +123,9 @@ template <typename Model>
 struct ObjectiveWorkspace {
     using T = typename Model::Scalar;
     typename Model::Cache cache;
-    CrossEntropyWorkspace<T> ce;
     SampledSoftmaxWorkspace<T> sampled;
+    /// Full CE runs in kd.softmax: CE and distillation run one after the other, and each keeps a
+    /// row block's logits (SoftmaxChunks::keep_bytes), so one buffer serves both.
     DistillationWorkspace<T> kd;
     BprWorkspace<T> bpr;
     Buffer<T> dout, dsigma;  // dL/d(last representations); STOSA: dmu, dsigma
@@ -227,8 +228,8 @@ double windows_objective(const SASRec<T>& model, std::size_t count, SampleFn&& s
             ws.rows.middleRows(pr.first_row(), pr.rows()) = run_forward(pr, rng);
         }
         value += spec.loss == LossKind::ce
-                     ? cross_entropy_loss(ws.rows, E, ws.targets, scale, ws.drows, dE, ws.ce,
-                                          spec.chunks)
+                     ? cross_entropy_loss(ws.rows, E, ws.targets, scale, ws.drows, dE,
+                                          ws.kd.softmax, spec.chunks)
                      : sampled_softmax_loss(ws.rows, E, ws.targets, *spec.negatives, *spec.log_q,
                                             scale, ws.drows, dE, ws.sampled);
         for (std::size_t p = packs; grad && p-- > 0;) {
