@@ -1,5 +1,5 @@
 /// \file kernels/streaming_softmax_ce.hpp
-/// Softmax cross-entropy of many rows against every item of a catalogue without the logits in
+/// Softmax cross-entropy of many rows against every item of a catalogue without all the logits in
 /// memory (design/PERF-NOTES.md §3, after Wijmans et al. 2024, "Cut Your Losses"): the engine of
 /// full-softmax CE (one-hot targets) and of TED/CAD distillation (teacher distributions).
 ///

@@ -1,8 +1,8 @@
 /// \file losses/cross_entropy.hpp
 /// Full-softmax cross-entropy over all items 1..N at every target row (MODELS.md 1.5), on packed
 /// rows: the rows of many windows go in together, so the products with the item table have
-/// hundreds of rows, and the logits never exist beyond one block x chunk
-/// (kernels/streaming_softmax_ce.hpp).
+/// hundreds of rows, and the logits exist for one row block at most (one block x chunk when a
+/// block's would pass SoftmaxChunks::keep_bytes; kernels/streaming_softmax_ce.hpp).
 #pragma once
 
 #include <vector>
