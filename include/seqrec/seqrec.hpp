@@ -22,6 +22,7 @@
 #include "seqrec/eval/evaluator.hpp"
 #include "seqrec/eval/metrics.hpp"
 #include "seqrec/eval/ranking.hpp"
+#include "seqrec/eval/significance.hpp"
 #include "seqrec/io/atomic_file.hpp"
 #include "seqrec/io/checkpoint.hpp"
 #include "seqrec/io/config.hpp"
