@@ -172,10 +172,12 @@ int run_summary(int argc, char** argv) {
                     vb.push_back(runs[b][s].test.at(m));
                 }
                 const PairedTest t = paired_t_test(va, vb);
+                // Equal rounded figures may differ by -1e-18 in binary: print that as +0.
+                const double mean = std::abs(t.mean) < 1e-12 ? 0.0 : t.mean;
                 if (t.tested())
-                    std::printf(" %+.*f (t %.1f, p %.2g) |", w, t.mean, t.t, t.p);
+                    std::printf(" %+.*f (t %.1f, p %.2g) |", w, mean, t.t, t.p);
                 else
-                    std::printf(" %+.*f |", w, t.mean);
+                    std::printf(" %+.*f |", w, mean);
             }
             std::printf(" %zu |\n", both.size());
         }
