@@ -172,10 +172,11 @@ int run_summary(int argc, char** argv) {
                     vb.push_back(runs[b][s].test.at(m));
                 }
                 const PairedTest t = paired_t_test(va, vb);
-                // Equal rounded figures may differ by -1e-18 in binary: print that as +0.
-                const double mean = std::abs(t.mean) < 1e-12 ? 0.0 : t.mean;
+                // Differences that cancel may leave -1e-18 in binary: print them as 0, not -0.
+                const bool zero = std::abs(t.mean) < 1e-12;
+                const double mean = zero ? 0.0 : t.mean, tt = zero ? 0.0 : t.t;
                 if (t.tested())
-                    std::printf(" %+.*f (t %.1f, p %.2g) |", w, mean, t.t, t.p);
+                    std::printf(" %+.*f (t %.1f, p %.2g) |", w, mean, tt, t.p);
                 else
                     std::printf(" %+.*f |", w, mean);
             }

@@ -27,6 +27,13 @@ grep -q '^| rpesa - sasrec-ce | +0.0000 (t 0.0, p 1) | .* | +0.0003 (t 5.0, p 0.
 grep -q 'Missing (not finished or not run): Beauty-mqsa-1 Beauty-mqsa-2 Beauty-mqsa-3$' <<< "$out" \
   && ok "missing runs listed" || { bad "missing runs"; echo "$out"; }
 
+# Differences +2, -1, -1 x 1e-4 cancel, up to binary rounding (-2.3e-18): printed as 0, not -0.
+result Toys sasrec-ce 1 0.0513; result Toys sasrec-ce 2 0.0507; result Toys sasrec-ce 3 0.0521
+result Toys rpesa 1 0.0515; result Toys rpesa 2 0.0506; result Toys rpesa 3 0.0520
+out=$("$bin" --runs "$tmp" --datasets Toys --recipes sasrec-ce,rpesa 2>&1)
+grep -q '^| rpesa - sasrec-ce | .* | +0.0000 (t 0.0, p 1) | .* | 3 |$' <<< "$out" && ! grep -q -- '-0\.0' <<< "$out" \
+  && ok "differences that cancel print as +0" || { bad "cancelling differences"; echo "$out"; }
+
 echo '{"test": {"HR@5": 0.1' > "$tmp/Beauty-mqsa-1.json"
 "$bin" --runs "$tmp" --recipes sasrec-ce,mqsa > /dev/null 2> "$tmp/err"; rc=$?
 [[ $rc -eq 1 ]] && grep -q "Beauty-mqsa-1.json: not a JSON result file" "$tmp/err" \
