@@ -2,7 +2,8 @@
 // (OUT_DIR/D-R-S.json, written by benchmarks/reproduce_mqsa_protocol.sh): every run, then per
 // recipe the mean and sample sd over seeds, then paired comparisons by seed (Student's t on the
 // per-seed differences, eval/significance.hpp). Metrics are rounded to --digits first, so the
-// statistics are those of the figures as printed.
+// statistics are those of the figures as printed; they are kept in units of the last digit
+// (integers), so differences of equal figures are exactly 0.
 //   summarize_runs --runs OUT_DIR [--datasets Beauty] [--recipes sasrec-ce,mqsa,...]
 //                  [--seeds 1,2,3] [--pairs B:A,...] [--digits 4]
 // Default pairs: every recipe against the first, then mqsa-ted:mqsa and rpesa-cad:rpesa (what
@@ -27,7 +28,7 @@ const std::vector<std::string> kMetrics = {"HR@5",   "HR@10",   "HR@20",
                                            "NDCG@5", "NDCG@10", "NDCG@20"};
 
 struct Run {
-    std::map<std::string, double> test;
+    std::map<std::string, double> test;  ///< in units of the last printed digit (integers)
     long best_epoch = 0, epochs = 0;
     double train_seconds = 0;
 };
@@ -50,23 +51,11 @@ Run read_run(const std::string& path, double scale) {
     Run r;
     if (!j.contains("test")) throw DataError(path + ": no \"test\" metrics");
     for (const auto& m : kMetrics)
-        r.test[m] = std::round(field(j["test"], m, "test.").get<double>() * scale) / scale;
+        r.test[m] = std::round(field(j["test"], m, "test.").get<double>() * scale);
     r.best_epoch = field(j, "best_epoch", "").get<long>();
     r.epochs = field(j, "epochs", "").get<long>();
     r.train_seconds = field(j, "train_seconds", "").get<double>();
     return r;
-}
-
-double mean_of(const std::vector<double>& v) {
-    double s = 0;
-    for (double x : v) s += x;
-    return s / double(v.size());
-}
-double sd_of(const std::vector<double>& v) {
-    const double m = mean_of(v);
-    double ss = 0;
-    for (double x : v) ss += (x - m) * (x - m);
-    return std::sqrt(ss / double(v.size() - 1));
 }
 
 void header(const char* first, const char* last) {
@@ -133,7 +122,7 @@ int run_summary(int argc, char** argv) {
         for (const auto& r : recipes)
             for (const auto& [s, run] : runs[r]) {
                 std::printf("| %s, %ld |", r.c_str(), s);
-                for (const auto& m : kMetrics) std::printf(" %.*f |", w, run.test.at(m));
+                for (const auto& m : kMetrics) std::printf(" %.*f |", w, run.test.at(m) / scale);
                 std::printf(" %ld / %ld, %.0f |\n", run.best_epoch, run.epochs, run.train_seconds);
             }
         if (!missing.empty()) {
@@ -150,7 +139,8 @@ int run_summary(int argc, char** argv) {
             for (const auto& m : kMetrics) {
                 std::vector<double> v;
                 for (const auto& [s, run] : runs[r]) v.push_back(run.test.at(m));
-                std::printf(" %.*f (%.*f) |", w, mean_of(v), w, sd_of(v));
+                const MeanSd ms = mean_and_sd(v);
+                std::printf(" %.*f (%.*f) |", w, ms.mean / scale, w, ms.sd / scale);
             }
             std::printf(" %zu |\n", runs[r].size());
         }
@@ -171,14 +161,11 @@ int run_summary(int argc, char** argv) {
                     va.push_back(runs[a][s].test.at(m));
                     vb.push_back(runs[b][s].test.at(m));
                 }
-                const PairedTest t = paired_t_test(va, vb);
-                // Differences that cancel may leave -1e-18 in binary: print them as 0, not -0.
-                const bool zero = std::abs(t.mean) < 1e-12;
-                const double mean = zero ? 0.0 : t.mean, tt = zero ? 0.0 : t.t;
+                const PairedTest t = paired_t_test(va, vb);  // t and p do not depend on units
                 if (t.tested())
-                    std::printf(" %+.*f (t %.1f, p %.2g) |", w, mean, tt, t.p);
+                    std::printf(" %+.*f (t %.1f, p %.2g) |", w, t.mean / scale, t.t, t.p);
                 else
-                    std::printf(" %+.*f |", w, mean);
+                    std::printf(" %+.*f |", w, t.mean / scale);
             }
             std::printf(" %zu |\n", both.size());
         }

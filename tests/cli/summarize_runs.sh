@@ -9,7 +9,7 @@ fail=0
 ok() { echo "ok   - $1"; }
 bad() { echo "FAIL - $1"; fail=1; }
 
-# result D R S NDCG5: a result file whose test metrics are all NDCG5 except NDCG@5 itself.
+# result D R S NDCG5: a result file with test NDCG@5 = NDCG5 and fixed other metrics.
 result() {
   printf '{"model":"%s","epochs":30,"best_epoch":10,"train_seconds":12.5,"test":{"HR@5":0.07,"HR@10":0.1,"HR@20":0.13,"NDCG@5":%s,"NDCG@10":0.06,"NDCG@20":0.07}}\n' \
     "$2" "$4" > "$tmp/$1-$2-$3.json"
@@ -27,7 +27,7 @@ grep -q '^| rpesa - sasrec-ce | +0.0000 (t 0.0, p 1) | .* | +0.0003 (t 5.0, p 0.
 grep -q 'Missing (not finished or not run): Beauty-mqsa-1 Beauty-mqsa-2 Beauty-mqsa-3$' <<< "$out" \
   && ok "missing runs listed" || { bad "missing runs"; echo "$out"; }
 
-# Differences +2, -1, -1 x 1e-4 cancel, up to binary rounding (-2.3e-18): printed as 0, not -0.
+# Differences +2, -1, -1 x 1e-4 cancel (in binary fractions they leave -2.3e-18): exactly 0.
 result Toys sasrec-ce 1 0.0513; result Toys sasrec-ce 2 0.0507; result Toys sasrec-ce 3 0.0521
 result Toys rpesa 1 0.0515; result Toys rpesa 2 0.0506; result Toys rpesa 3 0.0520
 out=$("$bin" --runs "$tmp" --datasets Toys --recipes sasrec-ce,rpesa 2>&1)

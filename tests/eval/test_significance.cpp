@@ -61,6 +61,11 @@ TEST_CASE("paired t-test on per-seed differences") {
     CHECK(equal.t == 0.0);
     CHECK(equal.p == 1.0);
 
+    const MeanSd ms = mean_and_sd({2, 4, 9});
+    CHECK(ms.mean == doctest::Approx(5.0));
+    CHECK(ms.sd == doctest::Approx(std::sqrt(13.0)));
+    CHECK(mean_and_sd({7}).sd == 0.0);
+
     const PairedTest one = paired_t_test({0.1}, {0.2});
     CHECK_FALSE(one.tested());
     CHECK(one.mean == doctest::Approx(0.1));

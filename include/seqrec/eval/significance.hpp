@@ -58,6 +58,22 @@ inline double student_t_two_sided_p(double t, double df) {
     return regularized_incomplete_beta(df / 2, 0.5, df / (df + t * t));
 }
 
+/// Mean and sample sd (n - 1; 0 for fewer than two values) of `v`.
+struct MeanSd {
+    double mean = 0, sd = 0;
+};
+inline MeanSd mean_and_sd(const std::vector<double>& v) {
+    MeanSd r;
+    if (v.empty()) return r;
+    for (double x : v) r.mean += x;
+    r.mean /= double(v.size());
+    if (v.size() < 2) return r;
+    double ss = 0;
+    for (double x : v) ss += (x - r.mean) * (x - r.mean);
+    r.sd = std::sqrt(ss / double(v.size() - 1));
+    return r;
+}
+
 /// Paired t-test of b against a (differences b_i - a_i).
 struct PairedTest {
     std::vector<double> differences;
@@ -75,16 +91,13 @@ inline PairedTest paired_t_test(const std::vector<double>& a, const std::vector<
     PairedTest r;
     const std::size_t n = a.size();
     for (std::size_t i = 0; i < n; ++i) r.differences.push_back(b[i] - a[i]);
-    if (n == 0) return r;
-    for (double d : r.differences) r.mean += d;
-    r.mean /= double(n);
+    const MeanSd m = mean_and_sd(r.differences);
+    r.mean = m.mean;
+    r.sd = m.sd;
     if (n < 2) {
-        r.t = r.p = std::numeric_limits<double>::quiet_NaN();
+        if (n == 1) r.t = r.p = std::numeric_limits<double>::quiet_NaN();
         return r;
     }
-    double ss = 0;
-    for (double d : r.differences) ss += (d - r.mean) * (d - r.mean);
-    r.sd = std::sqrt(ss / double(n - 1));
     if (r.sd == 0) {
         r.t = r.mean == 0 ? 0.0 : std::copysign(std::numeric_limits<double>::infinity(), r.mean);
     } else {
