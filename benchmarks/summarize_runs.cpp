@@ -131,8 +131,15 @@ int run_summary(int argc, char** argv) {
             std::printf("\n");
         }
 
-        std::printf("\nMean (sample sd) over seeds:\n\n");
-        header("model", "seeds");
+        bool any_repeated = false;
+        for (const auto& r : recipes) any_repeated = any_repeated || runs[r].size() >= 2;
+        if (any_repeated) {
+            std::printf("\nMean (sample sd) over seeds:\n\n");
+            header("model", "seeds");
+        } else {
+            // An sd needs two seeds; an empty table would read as a failure.
+            std::printf("\nMean (sample sd) over seeds: no recipe has two or more seeds yet.\n");
+        }
         for (const auto& r : recipes) {
             if (runs[r].size() < 2) continue;
             std::printf("| %s |", r.c_str());

@@ -34,6 +34,12 @@ out=$("$bin" --runs "$tmp" --datasets Toys --recipes sasrec-ce,rpesa 2>&1)
 grep -q '^| rpesa - sasrec-ce | .* | +0.0000 (t 0.0, p 1) | .* | 3 |$' <<< "$out" && ! grep -q -- '-0\.0' <<< "$out" \
   && ok "differences that cancel print as +0" || { bad "cancelling differences"; echo "$out"; }
 
+# One seed per recipe: no means table (an sd needs two), the paired differences still printed.
+out=$("$bin" --runs "$tmp" --datasets Toys --recipes sasrec-ce,rpesa --seeds 1 2>&1)
+grep -q 'no recipe has two or more seeds yet' <<< "$out" && ! grep -q '^| model |' <<< "$out" \
+  && grep -q '^| rpesa - sasrec-ce | +0.0000 | .* | +0.0002 | .* | 1 |$' <<< "$out" \
+  && ok "one seed: no empty means table" || { bad "one seed"; echo "$out"; }
+
 echo '{"test": {"HR@5": 0.1' > "$tmp/Beauty-mqsa-1.json"
 "$bin" --runs "$tmp" --recipes sasrec-ce,mqsa > /dev/null 2> "$tmp/err"; rc=$?
 [[ $rc -eq 1 ]] && grep -q "Beauty-mqsa-1.json: not a JSON result file" "$tmp/err" \
