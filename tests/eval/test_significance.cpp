@@ -66,6 +66,10 @@ TEST_CASE("paired t-test on per-seed differences") {
     CHECK(ms.sd == doctest::Approx(std::sqrt(13.0)));
     CHECK(mean_and_sd({7}).sd == 0.0);
 
+    const PairedTest none = paired_t_test({}, {});
+    CHECK_FALSE(none.tested());
+    CHECK(std::isnan(none.p));
+
     const PairedTest one = paired_t_test({0.1}, {0.2});
     CHECK_FALSE(one.tested());
     CHECK(one.mean == doctest::Approx(0.1));

@@ -95,7 +95,7 @@ inline PairedTest paired_t_test(const std::vector<double>& a, const std::vector<
     r.mean = m.mean;
     r.sd = m.sd;
     if (n < 2) {
-        if (n == 1) r.t = r.p = std::numeric_limits<double>::quiet_NaN();
+        r.t = r.p = std::numeric_limits<double>::quiet_NaN();
         return r;
     }
     if (r.sd == 0) {
