@@ -3,6 +3,8 @@
 //   seqrec eval      --load MODEL_DIR --data FILE                 -> one JSON line on stdout
 //   seqrec recommend --load MODEL_DIR --history "i1 i2" [--k 10]  -> JSON list on stdout
 // Progress goes to stderr; errors are one line on stderr and a non-zero exit status.
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -23,8 +25,16 @@ namespace {
 using namespace seqrec;
 using Json = nlohmann::ordered_json;
 
-const char* kUsage = R"(usage:
-  seqrec train [--recipe NAME] [--data FILE] [reading options below] [--config RUN.json]
+/// Each command's usage: `seqrec --help` prints them all, `seqrec COMMAND --help` its own. The
+/// flags named in a command's text are the ones an unknown flag is matched against.
+struct CommandUsage {
+    const char* name;
+    const char* text;
+    bool reads_data;  // takes the reading options below
+};
+const CommandUsage kCommands[] = {
+    {"train",
+     R"(  seqrec train [--recipe NAME] [--data FILE] [reading options below] [--config RUN.json]
                [--epochs N] [--maxlen N] [--dim N] [--blocks N] [--heads N] [--dropout X]
                [--loss bce|ce|sampled-ce|bpr] [--lr X] [--batch N] [--threads N] [--seed N]
                [--negatives K] [--sampler uniform|popularity]  (sampled-ce: K negatives per
@@ -45,25 +55,46 @@ const char* kUsage = R"(usage:
                AWRSR: [--refine none|simple|value|additive|stochastic] [--refine-init host|identity]
                       [--refine-scale X]   (stochastic = M4, STOSA only)
                STOSA: [--pvn 0.005] [--attn-dropout X] [--mean-passthrough 0|1]
-      recipes (--recipe, or --model as a synonym): %s
+      recipes (--recipe, or --model as a synonym): @RECIPES@
       without --data: trains on the built-in synthetic dataset
-  seqrec eval --load MODEL_DIR --data FILE [reading options] [--eval full|sampled] [--threads N]
   mpirun -np R seqrec train|eval ...   (built with MPI: R processes, each with the whole data,
                share every batch and the evaluation; the same results as one process)
-  seqrec recommend --load MODEL_DIR (--history "i1 i2 ..." | --requests FILE) [--k N]
+)",
+     true},
+    {"eval",
+     R"(  seqrec eval --load MODEL_DIR --data FILE [reading options] [--eval full|sampled] [--threads N]
+               [--max-eval-users N]
+)",
+     true},
+    {"recommend",
+     R"(  seqrec recommend --load MODEL_DIR (--history "i1 i2 ..." | --requests FILE) [--k N]
                [--keep-history] [--exclude "i1 ..."] [--candidates "i1 ..."]
                [--max-history N] [--threads N]
                (unknown item ids are listed on stderr; --candidates ranks only those items)
-  seqrec info --load MODEL_DIR          -> the model's kind, sizes and settings as JSON
-  seqrec attention --load MODEL_DIR --history "i1 i2 ..." [--last 20] [--out FILE.svg]
+)",
+     false},
+    {"info",
+     R"(  seqrec info --load MODEL_DIR          -> the model's kind, sizes and settings as JSON
+)",
+     false},
+    {"attention",
+     R"(  seqrec attention --load MODEL_DIR --history "i1 i2 ..." [--last 20] [--out FILE.svg]
                (heat maps of every layer's and head's attention over the last positions;
                 AWRSR models also show the refined matrix)
-  seqrec plot RUN.jsonl [RUN2.jsonl ...] [--metric NDCG@10] [--labels "a,b"] [--title T]
+)",
+     false},
+    {"plot",
+     R"(  seqrec plot RUN.jsonl [RUN2.jsonl ...] [--metric NDCG@10] [--labels "a,b"] [--title T]
                [--with-grad-norm] [--out FILE.svg]
                (training loss and a validation metric per epoch from `train --log` files, as SVG)
-  seqrec convert --data FILE [reading options] --out FILE.txt
+)",
+     false},
+    {"convert", R"(  seqrec convert --data FILE [reading options] --out FILE.txt
                (writes the data as it is read, one `user item item ...` line per user)
-  reading options:
+)",
+     true},
+};
+const char* kReadingOptions = R"(  reading options:
       --format lines|pairs|csv|tsv|movielens|recbole   (default from the file name: .csv, .tsv,
                .inter = recbole, .dat = movielens (user::item::rating::timestamp), else lines)
       --merge-duplicate-users    (lines: append a repeated user's line instead of an error)
@@ -71,6 +102,61 @@ const char* kUsage = R"(usage:
       --drop-consecutive-repeats (drop an item equal to the user's previous one, after sorting)
       --k-core K                 (keep users and items with >= K interactions, until stable)
 )";
+
+const CommandUsage* find_command(const std::string& name) {
+    for (const auto& c : kCommands)
+        if (name == c.name) return &c;
+    return nullptr;
+}
+
+/// The usage of one command, or of all when `command` is null.
+std::string usage_text(const CommandUsage* command) {
+    std::string text = "usage:\n";
+    bool data = false;
+    for (const auto& c : kCommands)
+        if (!command || command == &c) {
+            text += c.text;
+            data = data || c.reads_data;
+        }
+    if (data) text += kReadingOptions;
+    std::string names;
+    for (const auto& r : recipes()) names += (names.empty() ? "" : ", ") + std::string(r.name);
+    const std::string mark = "@RECIPES@";
+    const auto at = text.find(mark);
+    if (at != std::string::npos) text.replace(at, mark.size(), names);
+    return text;
+}
+
+/// Every --flag a usage text names.
+std::set<std::string> flags_in(const std::string& usage) {
+    std::set<std::string> flags;
+    for (std::size_t at = usage.find("--"); at != std::string::npos; at = usage.find("--", at)) {
+        at += 2;
+        std::size_t end = at;
+        while (end < usage.size() && (std::isalnum(static_cast<unsigned char>(usage[end])) ||
+                                      (usage[end] == '-' && end > at)))
+            ++end;
+        if (end > at && std::isalpha(static_cast<unsigned char>(usage[at])))
+            flags.insert(usage.substr(at, end - at));
+        at = end;
+    }
+    return flags;
+}
+
+/// Edits (insert, delete, replace, swap two neighbours) that turn a into b.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i)
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                                d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    return d[a.size()][b.size()];
+}
 
 /// The processes of an mpirun launch (nullptr: this process alone). Only rank 0 prints, logs
 /// and saves.
@@ -85,7 +171,9 @@ struct UsageError : Error {
 /// Flags as strings. Typed getters validate and name the flag; check_all_used catches typos.
 class Options {
 public:
-    Options(int argc, char** argv, int first) {
+    /// `command` names the command whose usage lists the known flags.
+    Options(int argc, char** argv, int first, const std::string& command)
+        : command_(command), known_(flags_in(usage_text(find_command(command)))) {
         for (int i = first; i < argc; ++i) {
             std::string a = argv[i];
             if (a.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + a + "'");
@@ -95,7 +183,10 @@ public:
                 flags_[a] = "true";
                 continue;
             }
-            if (i + 1 >= argc) throw UsageError("--" + a + " needs a value");
+            if (i + 1 >= argc) {
+                if (!known_.count(a)) throw UsageError(unknown_flag(a));
+                throw UsageError("--" + a + " needs a value");
+            }
             flags_[a] = argv[++i];
         }
     }
@@ -136,10 +227,31 @@ public:
     /// Every given flag must have been read by the command (catches typos).
     void check_all_used() const {
         for (const auto& [k, v] : flags_)
-            if (!used_.count(k)) throw UsageError("unknown option --" + k);
+            if (!used_.count(k)) throw UsageError(unknown_flag(k));
     }
 
 private:
+    /// "unknown flag --epoch; did you mean --epochs?" when a known flag is a typo away.
+    std::string unknown_flag(const std::string& flag) const {
+        std::string best;
+        std::size_t best_distance = 0;
+        auto consider = [&](const std::string& known) {
+            const std::size_t d = edit_distance(flag, known);
+            if (best.empty() || d < best_distance) {
+                best = known;
+                best_distance = d;
+            }
+        };
+        for (const auto& k : known_) consider(k);
+        for (const auto& k : used_) consider(k);
+        std::string message = "unknown flag --" + flag;
+        if (!best.empty() && best_distance <= std::max<std::size_t>(2, flag.size() / 3))
+            return message + "; did you mean --" + best + "?";
+        return message + " ('seqrec " + command_ + " --help' lists its flags)";
+    }
+
+    std::string command_;
+    std::set<std::string> known_;
     std::map<std::string, std::string> flags_;
     mutable std::set<std::string> used_;
 };
@@ -721,13 +833,21 @@ int cmd_info(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-        std::string names;
-        for (const auto& r : recipes()) names += (names.empty() ? "" : ", ") + std::string(r.name);
-        std::fprintf(argc < 2 ? stderr : stdout, kUsage, names.c_str());
+    auto is_help = [](const char* a) {
+        return std::string(a) == "--help" || std::string(a) == "-h" || std::string(a) == "help";
+    };
+    if (argc < 2 || is_help(argv[1])) {  // `seqrec help train` is `seqrec train --help`
+        const CommandUsage* one = argc > 2 ? find_command(argv[2]) : nullptr;
+        std::fputs(usage_text(one).c_str(), argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     const std::string cmd = argv[1];
+    if (const CommandUsage* c = find_command(cmd))
+        for (int i = 2; i < argc; ++i)
+            if (is_help(argv[i]) && std::string(argv[i]) != "help") {
+                std::fputs(usage_text(c).c_str(), stdout);
+                return 0;
+            }
 #ifdef SEQREC_WITH_MPI
     const MpiLaunch mpi(&argc, &argv);
     g_group = mpi.group();
@@ -742,6 +862,16 @@ int main(int argc, char** argv) {
     auto fail = [](int code) { return code; };
 #endif
     try {
+        if (!find_command(cmd)) {
+            std::string names, near;
+            for (const auto& c : kCommands) {
+                names += (names.empty() ? "" : ", ") + std::string(c.name);
+                if (near.empty() && edit_distance(cmd, c.name) <= 2) near = c.name;
+            }
+            throw UsageError("unknown command '" + cmd + "'" +
+                             (near.empty() ? "" : "; did you mean '" + near + "'?") + " (" + names +
+                             ")");
+        }
         if (cmd == "plot") {  // log files are positional; the rest are options
             std::vector<std::string> logs;
             std::vector<char*> rest = {argv[0], argv[1]};
@@ -754,9 +884,9 @@ int main(int argc, char** argv) {
                     logs.push_back(argv[i]);
                 }
             }
-            return cmd_plot(Options(int(rest.size()), rest.data(), 2), logs);
+            return cmd_plot(Options(int(rest.size()), rest.data(), 2, cmd), logs);
         }
-        const Options opts(argc, argv, 2);
+        const Options opts(argc, argv, 2, cmd);
         if (g_group && cmd != "train" && cmd != "eval")
             throw UsageError("only train and eval run under mpirun, not '" + cmd + "'");
         if (cmd == "train") return cmd_train(opts);
@@ -765,8 +895,7 @@ int main(int argc, char** argv) {
         if (cmd == "info") return cmd_info(opts);
         if (cmd == "convert") return cmd_convert(opts);
         if (cmd == "attention") return cmd_attention(opts);
-        throw UsageError("unknown command '" + cmd +
-                         "' (train, eval, recommend, info, plot, attention, convert)");
+        throw UsageError("unknown command '" + cmd + "'");
     } catch (const UsageError& e) {  // exit codes: usage and config 2, data / IO / model 1
         std::fprintf(stderr, "seqrec: %s\n(run 'seqrec --help' for usage)\n", e.what());
         return fail(2);

@@ -85,7 +85,14 @@ expect_error "empty file" "empty.txt:0: no interactions" "$bin" train --data "$t
 expect_error "missing file" "cannot open" "$bin" train --data "$tmp/nope.txt"
 expect_error "bad number" "\-\-epochs = 'ten' is not an integer" "$bin" train --epochs ten
 expect_error "heads must divide dim" "heads = 3 must divide dim = 50" "$bin" train --heads 3 --epochs 1
-expect_error "unknown option" "unknown option --epoch" "$bin" train --epoch 3
+expect_error "unknown flag, nearest named" "unknown flag --epoch; did you mean --epochs?" "$bin" train --epoch 3
+expect_error "unknown flag, nothing near" "unknown flag --frobnicate (.seqrec train --help. lists its flags)" "$bin" train --frobnicate 1
+expect_error "unknown last flag" "unknown flag --quiett; did you mean --quiet?" "$bin" train --quiett
+expect_error "unknown command, nearest named" "unknown command .trian.; did you mean .train.?" "$bin" trian
+for c in train eval recommend info attention plot convert; do
+  "$bin" $c --help >"$tmp/help" 2>"$tmp/err" && grep -q "seqrec $c" "$tmp/help" && ok "$c --help" || bad "$c --help: exit status or text"
+done
+"$bin" train --help | grep -q -- "--epochs" && ! "$bin" recommend --help | grep -q -- "--epochs" && ok "a command's help is its own" || bad "a command's help is its own"
 expect_error "unknown command" "unknown command" "$bin" fly
 expect_error "bad loss" "loss must be bce, ce, sampled-ce or bpr" "$bin" train --loss mse --epochs 1
 expect_error "CE on STOSA" "STOSA trains with BPR" "$bin" train --recipe stosa --loss ce --epochs 1
