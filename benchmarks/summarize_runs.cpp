@@ -13,7 +13,8 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <seqrec/seqrec.hpp>
+#include <seqrec/core/error.hpp>
+#include <seqrec/eval/significance.hpp>
 #include <string>
 #include <vector>
 

@@ -302,3 +302,19 @@ Metrics evaluate(const Model& model, const Split& split, bool test, const EvalOp
 }
 
 }  // namespace seqrec
+
+#ifdef SEQREC_SEPARATE_MODELS  // compiled once by the build's model sources (runtime/registry.hpp)
+#include "seqrec/models/sasrec.hpp"
+#include "seqrec/models/stosa.hpp"
+namespace seqrec {
+extern template const Metrics& evaluate(const SASRec<float>&, const Split&, bool,
+                                        const EvalOptions&, EvalWorkspace<SASRec<float>>&,
+                                        ProcessGroup*);
+extern template Metrics evaluate(const SASRec<float>&, const Split&, bool, const EvalOptions&,
+                                 ProcessGroup*);
+extern template const Metrics& evaluate(const Stosa<float>&, const Split&, bool, const EvalOptions&,
+                                        EvalWorkspace<Stosa<float>>&, ProcessGroup*);
+extern template Metrics evaluate(const Stosa<float>&, const Split&, bool, const EvalOptions&,
+                                 ProcessGroup*);
+}  // namespace seqrec
+#endif

@@ -46,6 +46,27 @@ ModelFactory model_factory(std::string description) {
     return f;
 }
 
+// A build of several programs and tests can compile the built-in kinds once instead of in every
+// source that trains, evaluates or serves one: define SEQREC_SEPARATE_MODELS for all of them
+// and compile SEQREC_DEFINE_MODEL_KIND(SASRec) and (Stosa), each in a source of its own (two
+// jobs that run side by side). Trainer, evaluate and Recommender declare their instantiations
+// for these kinds extern under the same macro. Without it, everything stays header-only.
+#ifdef SEQREC_SEPARATE_MODELS
+extern template ModelFactory model_factory<SASRec<float>>(std::string);
+extern template ModelFactory model_factory<Stosa<float>>(std::string);
+#endif
+/// The explicit instantiations that SEQREC_SEPARATE_MODELS leaves to one source per kind.
+#define SEQREC_DEFINE_MODEL_KIND(Kind)                                                           \
+    namespace seqrec {                                                                           \
+    template ModelFactory model_factory<Kind<float>>(std::string);                               \
+    template class Trainer<Kind<float>>;                                                         \
+    template class Recommender<Kind<float>>;                                                     \
+    template const Metrics& evaluate(const Kind<float>&, const Split&, bool, const EvalOptions&, \
+                                     EvalWorkspace<Kind<float>>&, ProcessGroup*);                \
+    template Metrics evaluate(const Kind<float>&, const Split&, bool, const EvalOptions&,        \
+                              ProcessGroup*);                                                    \
+    }
+
 namespace detail {
 class Registry {
 public:

@@ -60,20 +60,7 @@ public:
 
     /// Sizes a workspace for a full block of full-length windows, so that no later request
     /// grows it (histories longer than `max_history` or the window still may, once).
-    void reserve(Workspace& ws, std::size_t max_history = 0) const {
-        const std::size_t n = std::size_t(model_.maxlen());
-        grow(ws, std::size_t(kEvalBlock));
-        for (auto& w : ws.windows) w.reserve(std::max(n, max_history));
-        const auto lists = std::size_t(std::min(kReservedTopK, model_.num_items()));
-        for (auto& b : ws.best) b.reserve(lists);
-        for (auto& a : ws.allowed) a.reserve(lists);
-        ws.windows[0].assign(n, ItemId(1));
-        ws.queries.setZero(padded_score_rows(kEvalBlock), model_.query_dim());
-        model_.query(ws.windows[0], ws.queries.row(0), ws.cache);
-        model_.score_queries(ws.queries, 0, std::min(chunk_, model_.num_items()), ws.scores,
-                             ws.cache);
-        ws.windows[0].clear();
-    }
+    void reserve(Workspace& ws, std::size_t max_history = 0) const;
 
     /// Answers requests[0, count) into out[0, count) on the calling thread, one scoring GEMM per
     /// block of kEvalBlock requests.
@@ -125,40 +112,7 @@ public:
 
 private:
     void answer_block(const RecommendRequest* req, std::size_t count, RecommendResponse* out,
-                      Workspace& ws) const {
-        grow(ws, count);
-        ws.queries.setZero(padded_score_rows(Index(count)), model_.query_dim());
-        for (std::size_t j = 0; j < count; ++j) {
-            const RecommendRequest& r = req[j];
-            auto& ids = ws.windows[j];
-            out[j].items.clear();
-            out[j].unknown.clear();
-            ids.clear();
-            auto first = r.history.begin();
-            if (r.max_history > 0 && Index(r.history.size()) > r.max_history)
-                first = r.history.end() - std::ptrdiff_t(r.max_history);
-            for (auto it = first; it != r.history.end(); ++it) {
-                if (const ItemId id = items_.find(*it))
-                    ids.push_back(id);
-                else
-                    out[j].unknown.push_back(*it);
-            }
-            for (const auto* list : {&r.exclude, &r.candidates})
-                for (const std::int64_t e : *list)
-                    if (!items_.find(e)) out[j].unknown.push_back(e);
-            // A row with no known history stays 0 (finite); its scores are never read.
-            if (!ids.empty()) model_.query(ids, ws.queries.row(Index(j)), ws.cache);
-        }
-        for (std::size_t j = 0; j < count; ++j) start(req[j], ws.allowed[j], ws.best[j]);
-        const Index N = model_.num_items();
-        for (Index lo = 0; lo < N; lo += chunk_) {
-            const Index width = std::min(chunk_, N - lo);
-            model_.score_queries(ws.queries, lo, width, ws.scores, ws.cache);
-            for (std::size_t j = 0; j < count; ++j)
-                offer(req[j], ws.windows[j], ws.allowed[j], Index(j), lo, width, ws, ws.best[j]);
-        }
-        for (std::size_t j = 0; j < count; ++j) finish(ws.best[j], out[j]);
-    }
+                      Workspace& ws) const;
 
     static void grow(Workspace& ws, std::size_t count) {
         if (ws.windows.size() >= count) return;
@@ -234,4 +188,66 @@ private:
     Index chunk_ = eval_item_chunk(EvalOptions{});
 };
 
+// Defined outside the class (not inline) for SEQREC_SEPARATE_MODELS, as Trainer's passes are.
+template <typename Model>
+void Recommender<Model>::reserve(Workspace& ws, std::size_t max_history) const {
+    const std::size_t n = std::size_t(model_.maxlen());
+    grow(ws, std::size_t(kEvalBlock));
+    for (auto& w : ws.windows) w.reserve(std::max(n, max_history));
+    const auto lists = std::size_t(std::min(kReservedTopK, model_.num_items()));
+    for (auto& b : ws.best) b.reserve(lists);
+    for (auto& a : ws.allowed) a.reserve(lists);
+    ws.windows[0].assign(n, ItemId(1));
+    ws.queries.setZero(padded_score_rows(kEvalBlock), model_.query_dim());
+    model_.query(ws.windows[0], ws.queries.row(0), ws.cache);
+    model_.score_queries(ws.queries, 0, std::min(chunk_, model_.num_items()), ws.scores, ws.cache);
+    ws.windows[0].clear();
+}
+
+template <typename Model>
+void Recommender<Model>::answer_block(const RecommendRequest* req, std::size_t count,
+                                      RecommendResponse* out, Workspace& ws) const {
+    grow(ws, count);
+    ws.queries.setZero(padded_score_rows(Index(count)), model_.query_dim());
+    for (std::size_t j = 0; j < count; ++j) {
+        const RecommendRequest& r = req[j];
+        auto& ids = ws.windows[j];
+        out[j].items.clear();
+        out[j].unknown.clear();
+        ids.clear();
+        auto first = r.history.begin();
+        if (r.max_history > 0 && Index(r.history.size()) > r.max_history)
+            first = r.history.end() - std::ptrdiff_t(r.max_history);
+        for (auto it = first; it != r.history.end(); ++it) {
+            if (const ItemId id = items_.find(*it))
+                ids.push_back(id);
+            else
+                out[j].unknown.push_back(*it);
+        }
+        for (const auto* list : {&r.exclude, &r.candidates})
+            for (const std::int64_t e : *list)
+                if (!items_.find(e)) out[j].unknown.push_back(e);
+        // A row with no known history stays 0 (finite); its scores are never read.
+        if (!ids.empty()) model_.query(ids, ws.queries.row(Index(j)), ws.cache);
+    }
+    for (std::size_t j = 0; j < count; ++j) start(req[j], ws.allowed[j], ws.best[j]);
+    const Index N = model_.num_items();
+    for (Index lo = 0; lo < N; lo += chunk_) {
+        const Index width = std::min(chunk_, N - lo);
+        model_.score_queries(ws.queries, lo, width, ws.scores, ws.cache);
+        for (std::size_t j = 0; j < count; ++j)
+            offer(req[j], ws.windows[j], ws.allowed[j], Index(j), lo, width, ws, ws.best[j]);
+    }
+    for (std::size_t j = 0; j < count; ++j) finish(ws.best[j], out[j]);
+}
+
 }  // namespace seqrec
+
+#ifdef SEQREC_SEPARATE_MODELS  // compiled once by the build's model sources (runtime/registry.hpp)
+#include "seqrec/models/sasrec.hpp"
+#include "seqrec/models/stosa.hpp"
+namespace seqrec {
+extern template class Recommender<SASRec<float>>;
+extern template class Recommender<Stosa<float>>;
+}  // namespace seqrec
+#endif

@@ -266,31 +266,7 @@ private:
     /// every thread's workspace, on that thread (its product packing memory is per thread too),
     /// with zero weight into the chunk buffer of the same index (zeroed by prepare). No
     /// later chunk then grows a buffer: which thread gets which chunk changes from step to step.
-    void reserve_workspaces(const Model& model, const Split& split) {
-        const Index n = model.maxlen();
-        const std::size_t C =
-            std::min<std::size_t>(std::size_t(opt_.chunks), std::size_t(opt_.batch));
-        const std::size_t windows = (std::size_t(opt_.batch) + C - 1) / C;
-        TrainSample dummy;
-        dummy.input.assign(std::size_t(n), ItemId(1));
-        dummy.target.assign(std::size_t(n), ItemId(1));
-        dummy.negative.assign(std::size_t(n), ItemId(split.num_items > 1 ? 2 : 1));
-        on_each_thread([&](int tid) {
-            const std::size_t t = std::size_t(tid);
-            if (t >= chunks_.size() || t >= ws_.size()) return;  // never given a chunk
-            Rng rng(0);
-            windows_objective(
-                model, windows,
-                [&](std::size_t k, Rng& r) -> const TrainSample& {
-                    r = Rng({opt_.seed, 0xA110Cu, t, k});
-                    return dummy;
-                },
-                &rng, spec_, T(0), &chunks_[t], ws_[t]);
-            samples_[t].input.reserve(std::size_t(n));
-            samples_[t].target.reserve(std::size_t(n));
-            samples_[t].negative.reserve(std::size_t(n));
-        });
-    }
+    void reserve_workspaces(const Model& model, const Split& split);
 
     void distill_setup(const Model& model, const Split& split) {
         if (opt_.distill) {  // graph from training sequences only (MODELS.md 6.1)
@@ -304,58 +280,7 @@ private:
     }
 
     double train_batch(const Model& model, const Split& split, Index epoch, const Index* order,
-                       std::size_t B) {
-        Index targets = 0;
-        for (std::size_t i = 0; i < B; ++i) targets += window_rows(model, split, order[i]);
-        const T scale = T(1.0 / double(std::max<Index>(targets, 1)));
-        if (opt_.loss == LossKind::sampled_ce) {  // one set per batch, keyed by its first user
-            Rng draw({opt_.seed, std::uint64_t(epoch), 0x5A3Du, std::uint64_t(order[0])});
-            sampling_.draw(draw, batch_negatives_);
-        }
-        const std::size_t C = std::min<std::size_t>(std::size_t(opt_.chunks), B);
-        const auto mine = group_ ? owned_range(Index(C), group_->rank(), group_->world())
-                                 : std::pair<Index, Index>(0, Index(C));
-        std::fill(chunk_loss_.begin(), chunk_loss_.end(), 0.0);
-        const bool every_row = writes_every_item_row(spec_);
-        order_chunks(model, split, order, B, C);
-        parallel_for(std::ptrdiff_t(opt_.chunks), 1, [&](std::ptrdiff_t i) {
-            const std::size_t c = chunk_order_[std::size_t(i)];
-            const std::ptrdiff_t ci = std::ptrdiff_t(c);
-            chunks_.clear(c);
-            if (ci < mine.first || ci >= mine.second) return;  // past the batch, or another's
-            if (every_row) chunks_.touch_all(c);
-            const std::size_t tid = std::size_t(thread_index());
-            auto& ws = ws_[tid];
-            TrainSample& s = samples_[tid];
-            const std::size_t lo = B * c / C;
-            const std::size_t hi = B * (c + 1) / C;
-            Rng rng(0);
-            const double loss = windows_objective(
-                model, hi - lo,
-                [&](std::size_t k, Rng& r) -> const TrainSample& {
-                    const Index u = order[lo + k];
-                    r = Rng({opt_.seed, std::uint64_t(epoch), std::uint64_t(u)});
-                    make_train_sample(split.train[std::size_t(u)], model.maxlen(), s);
-                    if (needs_negatives(opt_.loss))
-                        sample_negatives(seen_[std::size_t(u)], split.num_items, s.target.size(),
-                                         s.negative, r);
-                    item_rows_written(
-                        spec_, s, [&](const std::vector<ItemId>& ids) { chunks_.touch(c, ids); });
-                    return s;
-                },
-                &rng, spec_, scale, &chunks_[c], ws);
-            chunk_loss_[c] = loss;
-        });
-        const auto t0 = std::chrono::steady_clock::now();
-        if (group_) exchange_chunks(C);
-        const auto t1 = std::chrono::steady_clock::now();
-        chunks_.fold();
-        exchange_seconds_ += std::chrono::duration<double>(t1 - t0).count();
-        update_seconds_ += seconds_since(t1);
-        double total = 0.0;
-        for (double l : chunk_loss_) total += l;
-        return total;
-    }
+                       std::size_t B);
 
     /// Rows (= targets) of user u's training window: the sequence less its last item, clipped.
     static Index window_rows(const Model& model, const Split& split, Index u) {
@@ -436,4 +361,97 @@ private:
     double norm_sum_ = 0.0, epoch_grad_norm_ = 0.0;
 };
 
+// The two members that run the model's forward and backward passes are defined outside the class:
+// not inline, so that a program built with SEQREC_SEPARATE_MODELS compiles them once for the
+// built-in kinds (runtime/registry.hpp) instead of in every source that trains.
+template <typename Model>
+void Trainer<Model>::reserve_workspaces(const Model& model, const Split& split) {
+    const Index n = model.maxlen();
+    const std::size_t C = std::min<std::size_t>(std::size_t(opt_.chunks), std::size_t(opt_.batch));
+    const std::size_t windows = (std::size_t(opt_.batch) + C - 1) / C;
+    TrainSample dummy;
+    dummy.input.assign(std::size_t(n), ItemId(1));
+    dummy.target.assign(std::size_t(n), ItemId(1));
+    dummy.negative.assign(std::size_t(n), ItemId(split.num_items > 1 ? 2 : 1));
+    on_each_thread([&](int tid) {
+        const std::size_t t = std::size_t(tid);
+        if (t >= chunks_.size() || t >= ws_.size()) return;  // never given a chunk
+        Rng rng(0);
+        windows_objective(
+            model, windows,
+            [&](std::size_t k, Rng& r) -> const TrainSample& {
+                r = Rng({opt_.seed, 0xA110Cu, t, k});
+                return dummy;
+            },
+            &rng, spec_, T(0), &chunks_[t], ws_[t]);
+        samples_[t].input.reserve(std::size_t(n));
+        samples_[t].target.reserve(std::size_t(n));
+        samples_[t].negative.reserve(std::size_t(n));
+    });
+}
+
+template <typename Model>
+double Trainer<Model>::train_batch(const Model& model, const Split& split, Index epoch,
+                                   const Index* order, std::size_t B) {
+    Index targets = 0;
+    for (std::size_t i = 0; i < B; ++i) targets += window_rows(model, split, order[i]);
+    const T scale = T(1.0 / double(std::max<Index>(targets, 1)));
+    if (opt_.loss == LossKind::sampled_ce) {  // one set per batch, keyed by its first user
+        Rng draw({opt_.seed, std::uint64_t(epoch), 0x5A3Du, std::uint64_t(order[0])});
+        sampling_.draw(draw, batch_negatives_);
+    }
+    const std::size_t C = std::min<std::size_t>(std::size_t(opt_.chunks), B);
+    const auto mine = group_ ? owned_range(Index(C), group_->rank(), group_->world())
+                             : std::pair<Index, Index>(0, Index(C));
+    std::fill(chunk_loss_.begin(), chunk_loss_.end(), 0.0);
+    const bool every_row = writes_every_item_row(spec_);
+    order_chunks(model, split, order, B, C);
+    parallel_for(std::ptrdiff_t(opt_.chunks), 1, [&](std::ptrdiff_t i) {
+        const std::size_t c = chunk_order_[std::size_t(i)];
+        const std::ptrdiff_t ci = std::ptrdiff_t(c);
+        chunks_.clear(c);
+        if (ci < mine.first || ci >= mine.second) return;  // past the batch, or another's
+        if (every_row) chunks_.touch_all(c);
+        const std::size_t tid = std::size_t(thread_index());
+        auto& ws = ws_[tid];
+        TrainSample& s = samples_[tid];
+        const std::size_t lo = B * c / C;
+        const std::size_t hi = B * (c + 1) / C;
+        Rng rng(0);
+        const double loss = windows_objective(
+            model, hi - lo,
+            [&](std::size_t k, Rng& r) -> const TrainSample& {
+                const Index u = order[lo + k];
+                r = Rng({opt_.seed, std::uint64_t(epoch), std::uint64_t(u)});
+                make_train_sample(split.train[std::size_t(u)], model.maxlen(), s);
+                if (needs_negatives(opt_.loss))
+                    sample_negatives(seen_[std::size_t(u)], split.num_items, s.target.size(),
+                                     s.negative, r);
+                item_rows_written(spec_, s,
+                                  [&](const std::vector<ItemId>& ids) { chunks_.touch(c, ids); });
+                return s;
+            },
+            &rng, spec_, scale, &chunks_[c], ws);
+        chunk_loss_[c] = loss;
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    if (group_) exchange_chunks(C);
+    const auto t1 = std::chrono::steady_clock::now();
+    chunks_.fold();
+    exchange_seconds_ += std::chrono::duration<double>(t1 - t0).count();
+    update_seconds_ += seconds_since(t1);
+    double total = 0.0;
+    for (double l : chunk_loss_) total += l;
+    return total;
+}
+
 }  // namespace seqrec
+
+#ifdef SEQREC_SEPARATE_MODELS  // compiled once by the build's model sources (runtime/registry.hpp)
+#include "seqrec/models/sasrec.hpp"
+#include "seqrec/models/stosa.hpp"
+namespace seqrec {
+extern template class Trainer<SASRec<float>>;
+extern template class Trainer<Stosa<float>>;
+}  // namespace seqrec
+#endif
