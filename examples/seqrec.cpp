@@ -897,7 +897,8 @@ int main(int argc, char** argv) {
         if (cmd == "attention") return cmd_attention(opts);
         throw UsageError("unknown command '" + cmd + "'");
     } catch (const UsageError& e) {  // exit codes: usage and config 2, data / IO / model 1
-        std::fprintf(stderr, "seqrec: %s\n(run 'seqrec --help' for usage)\n", e.what());
+        const std::string help = find_command(cmd) ? "seqrec " + cmd + " --help" : "seqrec --help";
+        std::fprintf(stderr, "seqrec: %s\n(run '%s' for usage)\n", e.what(), help.c_str());
         return fail(2);
     } catch (const ConfigError& e) {
         std::fprintf(stderr, "seqrec: error: %s\n", e.what());
