@@ -1,13 +1,15 @@
 // Times one training epoch and one full-ranking evaluation of a SASRec-family recipe, with minor
-// page faults per epoch, and the epoch on 1 thread, alternating with the N-thread epochs (thread
-// speed-up), single-request latency and batched requests/s. Default: the ml-1m settings of the
+// page faults per epoch, single-request latency and batched requests/s; the epoch, the
+// evaluation and the batched requests also on 1 thread, alternating with the N-thread runs
+// (thread speed-up). Default: the ml-1m settings of the
 // SASRec paper (recipe sasrec at maxlen 200: dim 50, 2 blocks, 1 head, batch 128, dropout 0.2,
 // BCE). The other settings:
 //   Yelp SASRec CE: --data Yelp.txt --recipe sasrec-ce --maxlen 50 --blocks 1
 //   Yelp MQSA-TED:  --data Yelp.txt --recipe mqsa-ted --maxlen 50
 // benchmarks/compare_allocator.sh runs it with glibc told to keep freed memory.
 //   bench_sasrec [--data PATH] [--recipe NAME] [--maxlen N] [--blocks N] [--loss bce|ce]
-//                [--threads N] [--repeats N]
+//                [--threads N] [--repeats N] [--busy N]
+// --busy N: N threads spin beside the whole run (another process holding cores).
 // Data: --data, else $SEQREC_DATA_DIR/ml-1m.txt, else a synthetic set of ml-1m's shape.
 // GFLOP/s counts useful work only: causal attention (lower triangle), real (non-padding) rows,
 // CE recomputation not counted (design/PERF-NOTES.md §4); the percentage is of an fp32 GEMM
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "support/args.hpp"
+#include "support/busy_threads.hpp"
 #include "support/guarded_main.hpp"
 #include "support/sgemm_ceiling.hpp"
 #include "support/timer.hpp"
@@ -32,13 +35,14 @@ namespace {
 int run_benchmark(int argc, char** argv) {
     bench::Args args(argc, argv,
                      "bench_sasrec [--data PATH] [--recipe NAME] [--maxlen N] [--blocks N] "
-                     "[--loss bce|ce] [--threads N] [--repeats N]");
+                     "[--loss bce|ce] [--threads N] [--repeats N] [--busy N]");
     std::string data_path = args.text("data", "");
     const int threads = int(args.integer("threads", 0)),
               repeats = int(std::max(1L, args.integer("repeats", 3)));
     const std::string recipe_name = args.text("recipe", "sasrec");
     const long maxlen = args.integer("maxlen", 200), blocks = args.integer("blocks", 0);
     const std::string loss = args.text("loss", "");
+    const long busy = args.integer("busy", 0);
     args.finish();
     if (data_path.empty()) {
         if (const char* dir = std::getenv("SEQREC_DATA_DIR"))
@@ -61,6 +65,8 @@ int run_benchmark(int argc, char** argv) {
         source = "synthetic (ml-1m shape; pass --data or set SEQREC_DATA_DIR for the real file)";
     }
     const Split split = leave_one_out(ds);
+    const bench::BusyThreads contention(busy);
+    if (busy > 0) std::printf("contention: %ld busy thread(s) beside the run\n", busy);
 
     // Default: the sasrec recipe at ML-1M's window (MODELS.md §10: n = 200).
     RunConfig rc = recipe(recipe_name, ds.num_items());
@@ -113,9 +119,13 @@ int run_benchmark(int argc, char** argv) {
         });
     Metrics m;
     EvalWorkspace<SASRec<float>> ews;
-    const auto eval =
-        bench::time_runs(1, repeats, [&] { m = evaluate(model, split, true, {}, ews); });
-    const auto& train_times = train.seconds;
+    const auto [eval, eval1] = bench::time_alternating(
+        1, repeats, [&] { m = evaluate(model, split, true, {}, ews); },
+        [&] {
+            set_threads(1);
+            m = evaluate(model, split, true, {}, ews);
+            set_threads(nthreads);
+        });
     const double peak_train = bench::peak_rss_mib();  // before the serving and GEMM-ceiling parts
 
     // Serving: single requests (top 10, history excluded) for the first 200 test users, each
@@ -143,8 +153,13 @@ int run_benchmark(int argc, char** argv) {
     std::sort(latency.begin(), latency.end());
     std::vector<RecommendResponse> answers;
     std::vector<Recommender<SASRec<float>>::Workspace> pool;
-    const auto batched =
-        bench::time_runs(1, repeats, [&] { rec.recommend_many(requests, answers, pool); });
+    const auto [batched, batched1] = bench::time_alternating(
+        1, repeats, [&] { rec.recommend_many(requests, answers, pool); },
+        [&] {
+            set_threads(1);
+            rec.recommend_many(requests, answers, pool);
+            set_threads(nthreads);
+        });
 
     const double ceiling = bench::sgemm_ceiling_gflops();
     set_threads(1);
@@ -180,15 +195,22 @@ int run_benchmark(int argc, char** argv) {
                   nthreads);
     row(label, eval, double(m.users), eval_flops, ceiling);
     row("train epoch, 1 thread", train1, windows, train_flops, ceiling1);
-    std::printf("thread speed-up of the epoch (median, 1 -> %d threads): %.2fx\n", nthreads,
-                bench::median(train1.seconds) / bench::median(train_times));
+    row("full-ranking eval, 1 thread", eval1, double(m.users), eval_flops, ceiling1);
+    auto speed_up = [](const bench::Runs& one, const bench::Runs& many) {
+        return bench::median(one.seconds) / bench::median(many.seconds);
+    };
+    std::printf(
+        "thread speed-up (median, 1 -> %d threads): epoch %.2fx, evaluation %.2fx, batched "
+        "requests %.2fx\n",
+        nthreads, speed_up(train1, train), speed_up(eval1, eval), speed_up(batched1, batched));
 
     if (!latency.empty())
         std::printf("single request (top 10, %zu users, 1 thread): median %.3f ms, p99 %.3f ms\n",
                     latency.size(), 1e3 * bench::median(latency),
                     1e3 * latency[std::min(latency.size() - 1, latency.size() * 99 / 100)]);
-    std::printf("batched requests (%zu users, top 10, %d threads): %.0f requests/s\n",
-                requests.size(), nthreads, double(requests.size()) / batched.seconds.front());
+    std::printf("batched requests (%zu users, top 10): %.0f requests/s on %d threads, %.0f on 1\n",
+                requests.size(), double(requests.size()) / batched.seconds.front(), nthreads,
+                double(requests.size()) / batched1.seconds.front());
     std::printf("peak memory: %.1f MiB after training and evaluation, %.1f MiB in all\n",
                 peak_train, bench::peak_rss_mib());
     std::printf("test NDCG@10 after %ld epochs: %.4f (full ranking)\n", long(epoch),
