@@ -18,10 +18,8 @@
 set -u
 bin=${SEQREC_BIN:?set SEQREC_BIN to the seqrec program}
 here=$(dirname "$0")
-record=""
-if [[ "${1:-}" == "--record" ]]; then record=${2:?--record FILE}; : > "$record"; fi
-expected=${1:-$here/recipes_expected.txt}
-[[ -n "$record" ]] && expected=$here/recipes_expected.txt
+record="" expected=$here/recipes_expected.txt
+if [[ "${1:-}" == "--record" ]]; then record=${2:?--record FILE}; : > "$record"; else expected=${1:-$expected}; fi
 # The largest |got - recorded| allowed for an HR, NDCG or MRR figure; best_epoch and the user
 # count must be equal.
 TOLERANCE=${RECIPES_TOLERANCE:-0.002}
