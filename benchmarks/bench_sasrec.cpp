@@ -9,7 +9,8 @@
 // benchmarks/compare_allocator.sh runs it with glibc told to keep freed memory.
 //   bench_sasrec [--data PATH] [--recipe NAME] [--maxlen N] [--blocks N] [--loss bce|ce]
 //                [--threads N] [--repeats N] [--busy N]
-// --busy N: N threads spin beside the whole run (another process holding cores).
+// --busy N: N threads spin beside the whole run (another process holding cores); the run also
+//            prints the speed-up that independent GEMMs get beside them (the machine's ceiling).
 // Data: --data, else $SEQREC_DATA_DIR/ml-1m.txt, else a synthetic set of ml-1m's shape.
 // GFLOP/s counts useful work only: causal attention (lower triangle), real (non-padding) rows,
 // CE recomputation not counted (design/PERF-NOTES.md §4); the percentage is of an fp32 GEMM
@@ -24,6 +25,7 @@
 
 #include "support/args.hpp"
 #include "support/busy_threads.hpp"
+#include "support/contention_ceiling.hpp"
 #include "support/guarded_main.hpp"
 #include "support/sgemm_ceiling.hpp"
 #include "support/timer.hpp"
@@ -204,6 +206,17 @@ int run_benchmark(int argc, char** argv) {
         "requests %.2fx\n",
         nthreads, speed_up(train1, train), speed_up(eval1, eval), speed_up(batched1, batched));
 
+    if (busy > 0) {  // what the machine gives a second thread beside the busy ones, in this run
+        const long products = 22000;  // about 1.5 s on one thread
+        const double free_flowing = bench::contention_ceiling(
+            repeats, Index(maxlen), Index(cfg.dim), products, 1, products / 10);
+        const double stepped =
+            bench::contention_ceiling(repeats, Index(maxlen), Index(cfg.dim), products, 48, 8);
+        std::printf(
+            "ceiling beside the busy thread(s) (%ldx%ld GEMMs, median speed-up 1 -> %d threads): "
+            "%.2fx handed out freely, %.2fx in 48 steps of 8 pieces\n",
+            maxlen, long(cfg.dim), nthreads, free_flowing, stepped);
+    }
     if (!latency.empty())
         std::printf("single request (top 10, %zu users, 1 thread): median %.3f ms, p99 %.3f ms\n",
                     latency.size(), 1e3 * bench::median(latency),

@@ -44,13 +44,16 @@ void parallel_for(std::ptrdiff_t n, std::ptrdiff_t grain, F&& body) {
     for (std::ptrdiff_t i = 0; i < n; ++i) body(i);
 }
 
-/// Element-wise loop over a large array split into equal static ranges, one per thread; small
-/// arrays (below `min_parallel`) run serially (see parallel_for).
+/// Element-wise loop over a large array, handed out in blocks of `min_parallel / 4` elements to
+/// whichever thread is free: a thread that shares its core with another process takes fewer
+/// blocks instead of holding up the rest (each element's result never depends on who ran it).
+/// Small arrays (below `min_parallel`) run serially (see parallel_for).
 template <typename F>
 void parallel_elementwise(std::ptrdiff_t n, std::ptrdiff_t min_parallel, F&& body) {
 #ifdef _OPENMP
     if (max_threads() > 1 && n >= min_parallel) {
-#pragma omp parallel for schedule(static)
+        const std::ptrdiff_t block = min_parallel / 4 > 0 ? min_parallel / 4 : 1;
+#pragma omp parallel for schedule(dynamic, block)
         for (std::ptrdiff_t i = 0; i < n; ++i) body(i);
         return;
     }
