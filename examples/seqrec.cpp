@@ -654,6 +654,8 @@ int cmd_recommend(const Options& o) {
     base.exclude_history = o.str("keep-history", "false") != "true";
     base.exclude = parse_history(o.str("exclude", ""), "--exclude");
     base.candidates = parse_history(o.str("candidates", ""), "--candidates");
+    if (o.has("candidates") && base.candidates.empty())  // the server's rule too
+        throw UsageError("--candidates is empty: leave it out to rank every item");
     base.max_history = o.integer("max-history", 0, 0, 1L << 40);
     const std::string history = o.str("history", "");
     const std::string requests = o.str("requests", "");

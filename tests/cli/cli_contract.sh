@@ -83,6 +83,10 @@ expect_error "negative id" "neg.txt:2: user id -2 must be positive" "$bin" train
 : > "$tmp/empty.txt"
 expect_error "empty file" "empty.txt:0: no interactions" "$bin" train --data "$tmp/empty.txt" --epochs 1
 expect_error "missing file" "cannot open" "$bin" train --data "$tmp/nope.txt"
+if [ -e /dev/zero ]; then  # no newline ever: refused at the line limit, not read until killed
+  expect_error "endless input" "/dev/zero:1: the line is longer than" "$bin" train --data /dev/zero --epochs 1
+fi
+expect_error "a directory as data" "is a directory" "$bin" train --data "$tmp" --epochs 1
 expect_error "bad number" "\-\-epochs = 'ten' is not an integer" "$bin" train --epochs ten
 expect_error "heads must divide dim" "heads = 3 must divide dim = 50" "$bin" train --heads 3 --epochs 1
 expect_error "unknown flag, nearest named" "unknown flag --epoch; did you mean --epochs?" "$bin" train --epoch 3
@@ -116,10 +120,11 @@ printf '{"epochs": ' > "$tmp/broken.json"
 expect_error "broken config" "broken.json: not valid JSON" "$bin" train --config "$tmp/broken.json"
 expect_error "load missing model" "config.json: cannot open" "$bin" recommend --load "$tmp/nomodel" --history "1"
 cp -r "$tmp/model" "$tmp/model2"; w=$(cd "$tmp/model2" && ls weights-*.bin); head -c 100 "$tmp/model/$w" > "$tmp/model2/$w"
-expect_error "truncated weights" "$w: checksum does not match" "$bin" eval --load "$tmp/model2" --data "$tmp/good.txt"
+expect_error "truncated weights" "$w: the file has 100 bytes, config.json lists" "$bin" eval --load "$tmp/model2" --data "$tmp/good.txt"
 expect_error "unwritable --save fails before training" "good.txt/model: cannot create directory" \
   "$bin" train --data "$tmp/good.txt" --epochs 100000 --save "$tmp/good.txt/model"
 expect_error "bad history" "--history: item id 'abc' is not an integer" "$bin" recommend --load "$tmp/model" --history "10 abc"
+expect_error "empty candidate list" "--candidates is empty: leave it out to rank every item" "$bin" recommend --load "$tmp/model" --history "10 11" --candidates ""
 
 # Resume: 2 epochs, then --resume to 4, gives the weights of 4 epochs in one go (bitwise: the
 # weights file's checksum).

@@ -2,11 +2,13 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <seqrec/data/readers.hpp>
 #include <seqrec/data/sampler.hpp>
 #include <seqrec/data/split.hpp>
 #include <seqrec/data/synthetic.hpp>
+#include <sstream>
 #include <string>
 
 using namespace seqrec;
@@ -55,6 +57,32 @@ TEST_CASE("lines format: a user on two lines is an error unless merging is asked
     const Dataset ds = read_dataset(f.path, DataFormat::lines, merge);
     CHECK(ds.num_users() == 2);
     CHECK(ds.sequences[0] == std::vector<ItemId>{1, 2, 4, 5});
+}
+
+TEST_CASE("readers refuse unbounded input: a line past the limit, a directory") {
+    // 40 bytes allowed: the third line has 41 (its newline not counted), the first two fit.
+    std::string fits = "1", long_line = "3";
+    for (int i = 0; i < 18; ++i) fits += " 2";       // 37 bytes
+    for (int i = 0; i < 20; ++i) long_line += " 4";  // 41 bytes
+    TempFile f("long.txt", fits + "\n2 5 6\n" + long_line + "\n4 7 8\n");
+    ReadOptions o;
+    o.max_line_bytes = 40;
+    CHECK_THROWS_WITH_AS(read_dataset(f.path, DataFormat::lines, o),
+                         doctest::Contains("long.txt:3: the line is longer than 40 bytes"),
+                         DataError);
+    o.max_line_bytes = 41;
+    CHECK(read_dataset(f.path, DataFormat::lines, o).num_users() == 4);
+    // A stream without any newline (like /dev/zero) stops at the limit too.
+    std::istringstream zeros(std::string(1000, '\0'));
+    o.max_line_bytes = 100;
+    CHECK_THROWS_WITH_AS(read_dataset(zeros, "zeros", DataFormat::lines, o),
+                         doctest::Contains("zeros:1: the line is longer than 100 bytes"),
+                         DataError);
+    const std::string dir = f.path + ".d";
+    std::filesystem::create_directories(dir);
+    CHECK_THROWS_WITH_AS(read_dataset(dir, DataFormat::lines), doctest::Contains("is a directory"),
+                         IoError);
+    std::filesystem::remove(dir);
 }
 
 TEST_CASE("a split where no user can be evaluated is an error, not zero metrics") {

@@ -15,6 +15,10 @@ namespace seqrec {
 
 using Index = Eigen::Index;
 
+/// The longest window (maxlen) a model accepts: its n x n attention scores take 1 GiB per head
+/// here. A larger value is a typo or an edited file, refused before anything is allocated.
+inline constexpr Index kMaxWindow = 16384;
+
 /// Dense row-major matrix; a window of L slots and width d is an (L x d) Matrix.
 template <typename T>
 using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

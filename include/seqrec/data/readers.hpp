@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <istream>
@@ -120,6 +121,8 @@ struct ReadOptions {
     /// Then keep only users and items with at least k interactions, repeated until stable
     /// (0 or 1 = keep all).
     Index k_core = 0;
+    /// A line longer than this is an error (the input is not an interaction log).
+    std::size_t max_line_bytes = std::size_t(64) << 20;
 };
 
 namespace detail {
@@ -193,6 +196,30 @@ inline const char* separator_of(DataFormat f) {
 
 }  // namespace detail
 
+namespace detail {
+/// std::getline with a bound: DataError naming the line when it is longer than `limit` bytes.
+/// Past ReadOptions::max_line_bytes (64 MiB: a user with millions of items in the lines format)
+/// the input is not an interaction log (`--data /dev/zero`), and reading on would fill memory.
+inline bool read_bounded_line(std::istream& in, std::string& line, std::size_t limit,
+                              const std::string& path, std::size_t lineno) {
+    line.clear();
+    std::streambuf* sb = in.rdbuf();
+    if (!sb) return false;
+    for (;;) {
+        const auto c = sb->sbumpc();
+        if (c == std::char_traits<char>::eof()) {
+            in.setstate(std::ios::eofbit);
+            return !line.empty();
+        }
+        if (c == '\n') return true;
+        if (line.size() >= limit)
+            throw DataError(path + ":" + std::to_string(lineno) + ": the line is longer than " +
+                            std::to_string(limit) + " bytes (not an interaction log?)");
+        line.push_back(char(c));
+    }
+}
+}  // namespace detail
+
 /// Reads interactions from `in` in `format`; `path` names the source in messages. Throws
 /// DataError (malformed, empty), ConfigError (options that do not fit the format) or IoError.
 inline Dataset read_dataset(std::istream& in, const std::string& path, DataFormat format,
@@ -217,7 +244,7 @@ inline Dataset read_dataset(std::istream& in, const std::string& path, DataForma
     detail::TableColumns cols;
     if (format == DataFormat::movielens) cols = {0, 1, 3, 4, false};
     bool first = true;
-    while (std::getline(in, line)) {
+    while (detail::read_bounded_line(in, line, options.max_line_bytes, path, lineno + 1)) {
         ++lineno;
         std::string_view v = detail::strip_cr(line);
         if (lineno == 1 && v.substr(0, 3) == "\xEF\xBB\xBF") v.remove_prefix(3);  // UTF-8 BOM
@@ -317,6 +344,9 @@ inline Dataset read_dataset(std::istream& in, const std::string& path, DataForma
 /// extension). Throws IoError (unreadable) or as above.
 inline Dataset read_dataset(const std::string& path, DataFormat format,
                             const ReadOptions& options = {}) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw IoError(path + ": is a directory, not a file of interactions");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw IoError(path + ": cannot open for reading");
     Dataset ds = read_dataset(in, path, format, options);

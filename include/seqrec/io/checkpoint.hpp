@@ -138,6 +138,9 @@ void deserialize_weights(const std::string& bytes, Model& model, const std::stri
 }
 
 inline std::string read_file(const std::string& path) {
+    std::error_code ec;  // a device or a FIFO would be read without end
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+        throw IoError(path + ": not a regular file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw IoError(path + ": cannot open for reading");
     std::ostringstream ss;
@@ -242,6 +245,46 @@ inline nlohmann::json read_checkpoint_config(const std::string& dir) {
     return j;
 }
 
+namespace detail {
+/// Refuses sizes the directory's own files cannot back, before a model of that size is built:
+/// "item_ids" must list num_items ids, and the weights file (its size on disk) must hold at
+/// least the item table and, with absolute positions, the position table. An edited
+/// config.json (num_items 2^40, maxlen 10^9) is then an error, not an allocation of terabytes.
+template <typename Config>
+void check_sizes_before_allocating(const nlohmann::json& j, const Config& cfg, bool positions,
+                                   std::size_t scalar_bytes, const std::string& cfg_path) {
+    const nlohmann::json& list = j["item_ids"];
+    if (!list.is_array() || Index(list.size()) != cfg.num_items)
+        throw IoError(cfg_path + ": \"item_ids\" must list the " + std::to_string(cfg.num_items) +
+                      " item ids of config num_items");
+    const nlohmann::json& w = j["weights"];
+    const std::string file = w.is_object() && w.contains("file") && w["file"].is_string()
+                                 ? w["file"].get<std::string>()
+                                 : std::string();
+    if (!plain_file_name(file))
+        throw IoError(cfg_path + ": \"weights\".\"file\" must name a file in the model directory");
+    std::error_code ec;
+    const std::string dir = std::filesystem::path(cfg_path).parent_path().string();
+    const auto on_disk = std::filesystem::file_size(std::filesystem::path(dir) / file, ec);
+    if (ec)
+        throw IoError(dir + "/" + file + ": cannot read the weights file (" + ec.message() + ")");
+    if (w.contains("bytes") && w["bytes"].is_number_unsigned() &&
+        w["bytes"].get<std::uint64_t>() != std::uint64_t(on_disk))
+        throw IoError(dir + "/" + file + ": the file has " + std::to_string(on_disk) +
+                      " bytes, config.json lists " + w["bytes"].dump() +
+                      " (a truncated or replaced file)");
+    // In doubles to stay clear of overflow; the tables alone, so a lower bound for every kind.
+    const double rows = double(cfg.num_items + 1) + (positions ? double(cfg.maxlen) : 0.0);
+    const double needed = rows * double(cfg.dim) * double(scalar_bytes);
+    if (needed > double(on_disk))
+        throw IoError(cfg_path + ": /config num_items " + std::to_string(cfg.num_items) +
+                      ", maxlen " + std::to_string(cfg.maxlen) + " and dim " +
+                      std::to_string(cfg.dim) + " need at least " +
+                      std::to_string(static_cast<unsigned long long>(needed)) +
+                      " bytes of weights; the weights file has " + std::to_string(on_disk));
+}
+}  // namespace detail
+
 /// The model a checked config.json describes (weights not loaded) and its item map; IoError
 /// naming `cfg_path` and the key for anything that does not fit.
 template <typename Model>
@@ -258,7 +301,11 @@ Model model_from_checkpoint_config(const nlohmann::json& j, const std::string& c
     try {
         // Fields of another kind (a "stosa" label over SASRec fields) show up as unknown keys.
         check_json_fields(c, Config{}.to_json(), section + " of a '" + Model::kind() + "' model");
-        model = Model(Config::from_json(c));
+        const Config cfg = Config::from_json(c);
+        cfg.check();
+        detail::check_sizes_before_allocating(j, cfg, c.value("abs_pos", true),
+                                              sizeof(typename Model::Scalar), cfg_path);
+        model = Model(cfg);
     } catch (const ConfigError& e) {
         const std::string what = e.what();
         throw IoError(what.rfind(section, 0) == 0 ? what : section + ": " + what);

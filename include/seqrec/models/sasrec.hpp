@@ -93,8 +93,9 @@ struct SASRecConfig {
     /// Throws ConfigError naming the field and the rule.
     void check() const {
         SEQREC_CHECK(num_items >= 1, ConfigError, "num_items must be >= 1");
-        SEQREC_CHECK(maxlen >= 1, ConfigError,
-                     "maxlen must be >= 1, got " + std::to_string(maxlen));
+        SEQREC_CHECK(maxlen >= 1 && maxlen <= kMaxWindow, ConfigError,
+                     "maxlen must be in [1, " + std::to_string(kMaxWindow) + "], got " +
+                         std::to_string(maxlen));
         SEQREC_CHECK(dim >= 1, ConfigError, "dim must be >= 1, got " + std::to_string(dim));
         SEQREC_CHECK(blocks >= 1, ConfigError,
                      "blocks must be >= 1, got " + std::to_string(blocks));

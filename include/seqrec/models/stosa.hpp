@@ -42,6 +42,9 @@ struct StosaConfig {
         SEQREC_CHECK(maxlen >= 1 && dim >= 1 && layers >= 1, ConfigError,
                      "maxlen, dim and layers must be >= 1");
         SEQREC_CHECK(
+            maxlen <= kMaxWindow, ConfigError,
+            "maxlen must be <= " + std::to_string(kMaxWindow) + ", got " + std::to_string(maxlen));
+        SEQREC_CHECK(
             heads >= 1 && dim % heads == 0, ConfigError,
             "heads = " + std::to_string(heads) + " must divide dim = " + std::to_string(dim));
         SEQREC_CHECK(dropout >= 0.0 && dropout < 1.0 && attn_dropout >= 0.0 && attn_dropout < 1.0,

@@ -1,7 +1,9 @@
 /// \file serve/request_json.hpp
 /// The JSON form of requests and answers (the wire format of examples/server):
 ///   request  {"history": [ids], "k": 10, "exclude": [ids], "candidates": [ids],
-///             "exclude_history": true, "max_history": 0}     (only "history" is required)
+///             "exclude_history": true, "max_history": 0}     (only "history" is required;
+///             "candidates", when given, is a non-empty allow-list: leave it out to rank every
+///             item; ids the model does not know are reported in "unknown" and not ranked)
 ///   answer   {"items": [ids], "scores": [numbers], "unknown": [ids]}
 /// Parsing is strict, because a server must answer every malformed body with a clear message
 /// rather than guess: unknown fields, wrong types, ids that are not positive integers and lists
@@ -89,6 +91,8 @@ inline RecommendRequest request_from_json(const nlohmann::json& j, const Request
             r.exclude = detail::id_list(v, "exclude", limits);
         } else if (key == "candidates") {
             r.candidates = detail::id_list(v, "candidates", limits);
+            if (r.candidates.empty())  // one meaning: absent ranks every item, a list ranks it
+                throw RequestError("\"candidates\" is empty: leave it out to rank every item");
         } else if (key == "exclude_history") {
             if (!v.is_boolean())
                 throw RequestError("\"exclude_history\" must be true or false, got " +
