@@ -4,23 +4,22 @@
 // latency percentiles.
 //   bench_server [--load MODEL_DIR] [--data FILE] [--clients 16] [--threads 2]
 //                [--requests 50000] [--seconds 30] [--k 10] [--reloads 0] [--history N]
+//                [--connections 64] [--slow N]
 // Without --load it trains a small SASRec on the built-in synthetic data first. Requests are the
 // users' histories from --data (external ids, as the model was trained on them), or from the
 // synthetic data, each cut to its last --history items (default: the model's window, what a
 // client that knows the model sends; 0 = whole histories). --reloads N posts N reloads of the
-// model directory during the run.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
+// model directory during the run. --slow N runs the load a second time beside N hostile clients
+// that each send a byte a second of a request they never finish (slow loris), and prints both.
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <http_client.hpp>
 #include <http_service.hpp>
+#include <memory>
 #include <mutex>
 #include <seqrec/seqrec.hpp>
 #include <string>
@@ -35,59 +34,6 @@ using namespace seqrec;
 using Json = nlohmann::json;
 
 namespace {
-
-/// A minimal HTTP/1.1 keep-alive client over one socket: sends prepared request bytes and reads
-/// one response (status line, Content-Length, body). A load generator should cost little next
-/// to the server it loads; a general client (httplib's) costs about as much as the server here.
-class RawClient {
-public:
-    explicit RawClient(int port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(std::uint16_t(port));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // only ever 127.0.0.1
-        const int one = 1;
-        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-            throw IoError("cannot connect to 127.0.0.1:" + std::to_string(port));
-    }
-    ~RawClient() { ::close(fd_); }
-    RawClient(const RawClient&) = delete;
-    RawClient& operator=(const RawClient&) = delete;
-
-    /// Sends `request`; returns the status (0 on a transport error) and fills `body`.
-    int exchange(const std::string& request, std::string& body) {
-        for (std::size_t sent = 0; sent < request.size();) {
-            const ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, 0);
-            if (n <= 0) return 0;
-            sent += std::size_t(n);
-        }
-        std::size_t header_end;
-        while ((header_end = buf_.find("\r\n\r\n")) == std::string::npos)
-            if (!fill()) return 0;
-        const int status = std::atoi(buf_.c_str() + 9);  // "HTTP/1.1 200 OK"
-        const auto cl = buf_.find("Content-Length: ");
-        if (cl == std::string::npos || cl > header_end) return 0;
-        const std::size_t length = std::strtoul(buf_.c_str() + cl + 16, nullptr, 10);
-        while (buf_.size() < header_end + 4 + length)
-            if (!fill()) return 0;
-        body.assign(buf_, header_end + 4, length);
-        buf_.erase(0, header_end + 4 + length);
-        return status;
-    }
-
-private:
-    bool fill() {
-        char chunk[16384];
-        const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-        if (n <= 0) return false;
-        buf_.append(chunk, std::size_t(n));
-        return true;
-    }
-    int fd_ = -1;
-    std::string buf_;
-};
 
 std::string train_small_model() {
     const Dataset ds = synthetic_dataset();
@@ -106,15 +52,18 @@ std::string train_small_model() {
 int run_benchmark(int argc, char** argv) {
     bench::Args args(argc, argv,
                      "bench_server [--load MODEL_DIR] [--data FILE] [--clients 16] [--threads 2] "
-                     "[--requests 50000] [--seconds 30] [--k 10] [--reloads 0] [--history N]");
+                     "[--requests 50000] [--seconds 30] [--k 10] [--reloads 0] [--history N] "
+                     "[--connections 64] [--slow N]");
     std::string dir = args.text("load", "");
     const std::string data = args.text("data", "");
     const long clients = args.integer("clients", 16), threads = args.integer("threads", 2),
                total = args.integer("requests", 50000), k = args.integer("k", 10),
-               reloads = args.integer("reloads", 0), history = args.integer("history", -1);
+               reloads = args.integer("reloads", 0), history = args.integer("history", -1),
+               slow = args.integer("slow", 0), connections = args.integer("connections", 64);
     const double seconds = args.real("seconds", 30.0);
     args.finish();
-    if (clients < 1 || threads < 1 || total < 1 || k < 1) args.fail("counts must be positive");
+    if (clients < 1 || threads < 1 || total < 1 || k < 1 || slow < 0 || connections <= clients)
+        args.fail("counts must be positive, and --connections above --clients");
     if (dir.empty()) dir = train_small_model();
     set_threads(1);
 
@@ -149,84 +98,168 @@ int run_benchmark(int argc, char** argv) {
     server::ServerOptions o;
     o.port = 0;
     o.threads = int(threads);
-    o.connections = int(std::max<long>(64, clients + 4));
+    o.connections = int(connections);
     o.limits.max_items = 1 << 20;
     server::HttpService service(served, o);
     const int port = service.bind();
     std::thread listener([&] { service.listen(); });
     while (!service.running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
-    std::atomic<long> next{0}, errors{0}, wrong{0};
-    std::mutex error_mu;
-    std::string first_error;
-    std::atomic<bool> stop{false};
-    std::vector<std::vector<double>> latency(static_cast<std::size_t>(clients));
-    const double t0 = bench::now_seconds();
-    std::vector<std::thread> pool;
-    for (long c = 0; c < clients; ++c)
-        pool.emplace_back([&, c] {
-            RawClient cli(port);
-            std::string answer;
-            auto& lat = latency[std::size_t(c)];
-            for (;;) {
-                const long n = next.fetch_add(1);
-                if (n >= total || stop) return;
-                const std::size_t r = std::size_t(n) % bodies.size();
-                const double s = bench::now_seconds();
-                const int status = cli.exchange(bodies[r], answer);
-                lat.push_back(bench::now_seconds() - s);
-                if (status != 200) {
-                    if (errors.fetch_add(1) == 0) {
-                        std::lock_guard<std::mutex> lock(error_mu);
-                        first_error = status ? "status " + std::to_string(status) + ": " + answer
-                                             : "transport error";
+    // One load phase: `clients` keep-alive clients for `total` requests or `seconds`, beside
+    // `slow` clients that each send one byte a second of a request they never finish (and
+    // reconnect when the server closes them).
+    struct Phase {
+        std::vector<double> latency;
+        double elapsed = 0;
+        long errors = 0, wrong = 0, reconnects = 0, slow_closed = 0;
+        std::string first_error;
+    };
+    auto run_phase = [&](long hostile, long reloads_here) {
+        Phase out;
+        std::atomic<long> next{0}, errors{0}, wrong{0}, reconnects{0}, slow_closed{0};
+        std::mutex error_mu;
+        std::atomic<bool> stop{false};
+        std::vector<std::vector<double>> latency(static_cast<std::size_t>(clients));
+        std::thread loris([&] {
+            std::vector<std::unique_ptr<server::HttpClient>> socks;
+            const std::string start = "POST /recommend HTTP/1.1\r\nContent-Length: 1000\r\n\r";
+            std::vector<std::size_t> sent(std::size_t(hostile), 0);
+            for (long i = 0; i < hostile; ++i)
+                socks.push_back(std::make_unique<server::HttpClient>(port));
+            while (!stop) {
+                for (long i = 0; i < hostile && !stop; ++i) {
+                    auto& sock = socks[std::size_t(i)];
+                    auto& at = sent[std::size_t(i)];
+                    if (!sock->send_all(std::string(1, at < start.size() ? start[at] : ' '))) {
+                        ++slow_closed;
+                        try {
+                            sock = std::make_unique<server::HttpClient>(port);
+                        } catch (const Error&) {
+                        }
+                        at = 0;
+                        continue;
                     }
-                    if (!status) return;  // the connection is gone
-                } else if (answer != expected[r]) {
-                    ++wrong;
+                    ++at;
                 }
-                if (bench::now_seconds() - t0 > seconds) stop = true;
+                for (int w = 0; w < 100 && !stop; ++w)  // a byte a second, stopping promptly
+                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
         });
-    std::thread reloader([&] {
-        httplib::Client admin("127.0.0.1", port);
-        for (long r = 0; r < reloads && !stop; ++r) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            const auto res = admin.Post("/reload", "", "application/json");
-            if (!res || res->status != 200) ++errors;
+        if (hostile > 0) std::this_thread::sleep_for(std::chrono::seconds(2));  // they hold on
+        const double t0 = bench::now_seconds();
+        std::vector<std::thread> pool;
+        for (long c = 0; c < clients; ++c)
+            pool.emplace_back([&, c] {
+                auto cli = std::make_unique<server::HttpClient>(port, 30);
+                std::string answer;
+                auto& lat = latency[std::size_t(c)];
+                for (;;) {
+                    const long n = next.fetch_add(1);
+                    if (n >= total || stop) return;
+                    const std::size_t r = std::size_t(n) % bodies.size();
+                    const double s = bench::now_seconds();
+                    int status = cli->exchange(bodies[r], answer);
+                    if (status == 0) {  // closed to make room (or failed): connect again, once
+                        ++reconnects;
+                        cli = std::make_unique<server::HttpClient>(port, 30);
+                        status = cli->exchange(bodies[r], answer);
+                    }
+                    lat.push_back(bench::now_seconds() - s);
+                    if (status != 200) {
+                        if (errors.fetch_add(1) == 0) {
+                            std::lock_guard<std::mutex> lock(error_mu);
+                            out.first_error =
+                                status ? "status " + std::to_string(status) + ": " + answer
+                                       : "transport error";
+                        }
+                        if (!status) return;  // the connection is gone
+                    } else if (answer != expected[r]) {
+                        ++wrong;
+                    }
+                    if (bench::now_seconds() - t0 > seconds) stop = true;
+                }
+            });
+        std::thread reloader([&] {
+            server::HttpClient admin(port, 30);
+            for (long r = 0; r < reloads_here && !stop; ++r) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+                if (admin.post("/reload", "").status != 200) ++errors;
+            }
+        });
+        for (auto& t : pool) t.join();
+        out.elapsed = bench::now_seconds() - t0;
+        stop = true;
+        reloader.join();
+        loris.join();
+        for (const auto& l : latency) out.latency.insert(out.latency.end(), l.begin(), l.end());
+        std::sort(out.latency.begin(), out.latency.end());
+        out.errors = errors;
+        out.wrong = wrong;
+        out.reconnects = reconnects;
+        out.slow_closed = slow_closed;
+        return out;
+    };
+    std::vector<std::pair<long, Phase>> phases;
+    phases.emplace_back(0, run_phase(0, reloads));
+    if (slow > 0) phases.emplace_back(slow, run_phase(slow, 0));
+    // Oversized chunked bodies (8 MiB each, --max-body 1 MiB): refused while they arrive, and
+    // the server's memory stays where it was.
+    std::vector<long> resident = {bench::resident_kib()};
+    std::string refused;
+    for (int round = 0; round < 2; ++round) {
+        for (int attack = 0; attack < 3; ++attack) {
+            server::HttpClient sock(port, 10);
+            sock.send_all(
+                "POST /recommend HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: "
+                "chunked\r\n\r\n");
+            const std::string chunk = "10000\r\n" + std::string(0x10000, ' ') + "\r\n";
+            for (int c = 0; c < 128 && sock.send_all(chunk); ++c) {
+            }
+            std::string answer;
+            refused += (refused.empty() ? "" : ", ") + std::to_string(sock.read_answer(answer));
         }
-    });
-    for (auto& t : pool) t.join();
-    const double elapsed = bench::now_seconds() - t0;
-    stop = true;
-    reloader.join();
+        resident.push_back(bench::resident_kib());
+    }
     service.stop();
     listener.join();
 
-    std::vector<double> all;
-    for (const auto& l : latency) all.insert(all.end(), l.begin(), l.end());
-    std::sort(all.begin(), all.end());
-    const auto pct = [&](double p) {
-        return all.empty() ? 0.0
-                           : all[std::min(all.size() - 1, std::size_t(p * double(all.size())))];
-    };
     const auto info = service.current()->info();
     std::printf("seqrec-server load test: %s (%s, %ld items, maxlen %ld), %zu distinct requests\n",
                 dir.c_str(), info.variant.c_str(), long(info.num_items), long(info.maxlen),
                 bodies.size());
     std::printf(
-        "%ld clients (keep-alive), %ld scoring threads, k %ld, %.1f history items per request on "
-        "average, %ld reloads, on 127.0.0.1\n",
-        clients, threads, k, items_sent / double(bodies.size()), service.reloads());
+        "%ld clients (keep-alive), %ld scoring threads, %d connections, k %ld, %.1f history items "
+        "per request on average, %ld reloads, on 127.0.0.1\n",
+        clients, threads, o.connections, k, items_sent / double(bodies.size()), service.reloads());
     std::printf(
-        "| requests | seconds | requests/s | p50 ms | p99 ms | max ms | errors | wrong |\n");
-    std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    std::printf("| %zu | %.2f | %.0f | %.3f | %.3f | %.3f | %ld | %ld |\n", all.size(), elapsed,
-                double(all.size()) / elapsed, 1e3 * pct(0.50), 1e3 * pct(0.99),
-                1e3 * (all.empty() ? 0.0 : all.back()), errors.load(), wrong.load());
+        "| slow clients | requests | seconds | requests/s | p50 ms | p99 ms | max ms | errors | "
+        "wrong | reconnects | slow ones closed |\n");
+    std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    long errors = 0, wrong = 0;
+    for (const auto& [n, ph] : phases) {
+        const auto& all = ph.latency;
+        const auto pct = [&](double p) {
+            return all.empty() ? 0.0
+                               : all[std::min(all.size() - 1, std::size_t(p * double(all.size())))];
+        };
+        std::printf("| %ld | %zu | %.2f | %.0f | %.3f | %.3f | %.3f | %ld | %ld | %ld | %ld |\n", n,
+                    all.size(), ph.elapsed, double(all.size()) / ph.elapsed, 1e3 * pct(0.50),
+                    1e3 * pct(0.99), 1e3 * (all.empty() ? 0.0 : all.back()), ph.errors, ph.wrong,
+                    ph.reconnects, ph.slow_closed);
+        if (!ph.first_error.empty()) std::printf("first error: %s\n", ph.first_error.c_str());
+        errors += ph.errors;
+        wrong += ph.wrong;
+    }
+    if (phases.size() == 2)
+        std::printf("with %ld slow clients: %.0f%% of the throughput without them\n", slow,
+                    100.0 * (double(phases[1].second.latency.size()) / phases[1].second.elapsed) /
+                        (double(phases[0].second.latency.size()) / phases[0].second.elapsed));
+    std::printf(
+        "chunked bodies of 8 MiB (--max-body %zu), two rounds of 3: statuses %s; resident memory "
+        "(server and clients) %ld KiB before, %ld after the first round, %ld after the second\n",
+        o.max_body, refused.c_str(), resident[0], resident[1], resident[2]);
     std::printf("the library alone (same requests, one thread, no HTTP): %.0f requests/s\n",
                 double(bodies.size()) / direct_seconds);
-    if (!first_error.empty()) std::printf("first error: %s\n", first_error.c_str());
     return errors == 0 && wrong == 0 ? 0 : 1;
 }
 

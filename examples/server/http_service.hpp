@@ -1,20 +1,22 @@
 /// \file http_service.hpp
-/// seqrec's HTTP front end (cpp-httplib), shared by `seqrec-server`, its test and
-/// benchmarks/bench_server:
+/// seqrec's HTTP endpoints over its own transport (http_server.hpp), shared by `seqrec-server`,
+/// its test and benchmarks/bench_server:
 ///   POST /recommend        one request  (serve/request_json.hpp)  -> one answer
 ///   POST /recommend/batch  {"requests": [...]}  -> {"results": [...]}, in request order, through
 ///                          the batched scoring path (one GEMM per block of requests)
 ///   GET  /health           {"status": "ok"}
-///   GET  /model            the loaded model's metadata (serve/served_model.hpp)
+///   GET  /model            the loaded model's metadata (serve/served_model.hpp), without paths
 ///   POST /reload           re-reads the model directory and swaps it in; requests in flight
 ///                          finish on the old model, none is dropped; a failed load keeps the old
 /// Every error is a JSON body {"error": "..."} with a 4xx status (5xx only for a failed reload).
-/// Connections and scoring are separate: up to `connections` clients are held open (keep-alive),
-/// while at most `threads` requests are scored at once.
+/// Answers never carry a server path or file contents: a failed reload says what kind of thing
+/// was wrong and the server log (stderr) keeps the details.
+/// Connections and scoring are separate: up to `connections` clients are held open by one I/O
+/// thread, while `threads` workers score complete requests.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -23,8 +25,7 @@
 #include <utility>
 #include <vector>
 
-// After Eigen: httplib pulls in <resolv.h>, whose `_res` macro breaks Eigen's headers.
-#include <httplib.h>
+#include "http_server.hpp"
 
 namespace seqrec::server {
 
@@ -33,125 +34,37 @@ struct ServerOptions {
     int port = 8080;  ///< 0: any free port (bind() returns it)
     int threads = 2;  ///< requests scored at once
     int connections = 64;
-    std::size_t max_body = 1 << 20;  ///< bytes; larger bodies get 413
+    std::size_t max_body = 1 << 20;     ///< bytes, whatever the transfer encoding; larger: 413
+    std::size_t max_header = 16 << 10;  ///< request line and headers, bytes; larger: 431
+    double request_seconds = 10;        ///< a whole request must arrive within this
+    double idle_seconds = 5;            ///< idle keep-alive connections close after this
     RequestLimits limits;
 };
 
-/// At most `n` holders at once (C++17 has no std::counting_semaphore).
-class Gate {
-public:
-    explicit Gate(int n) : free_(n) {}
-    void enter() {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return free_ > 0; });
-        --free_;
-    }
-    void leave() {
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            ++free_;
-        }
-        cv_.notify_one();
-    }
-
-private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    int free_;
-};
+/// What went wrong in a load, in the user's terms: the exception's text, which may name server
+/// paths or quote a file, goes to the server log only.
+inline std::string load_failure(const std::exception& e) {
+    if (dynamic_cast<const std::bad_alloc*>(&e)) return "the model does not fit in memory";
+    return "the model directory cannot be loaded (a file is missing, unreadable, damaged or does "
+           "not match config.json; the server log has the details)";
+}
 
 class HttpService {
 public:
     HttpService(std::shared_ptr<const ServedModel> model, ServerOptions options)
-        : options_(std::move(options)), gate_(options_.threads), model_(std::move(model)) {
-        if (options_.threads < 1 || options_.connections < 1)
-            throw ConfigError("the server needs at least one thread and one connection");
+        : options_(std::move(options)),
+          model_(std::move(model)),
+          server_(transport(options_), [this](const HttpRequest& r) { return handle(r); }) {
         model_->reserve(std::size_t(options_.threads));
-        const int connections = options_.connections;
-        server_.new_task_queue = [connections] { return new httplib::ThreadPool(connections); };
-        server_.set_payload_max_length(options_.max_body);
-        server_.set_keep_alive_max_count(100000);
-        server_.set_keep_alive_timeout(5);
-        server_.set_tcp_nodelay(true);
-        server_.set_socket_options([this](socket_t sock) {
-            httplib::default_socket_options(sock);  // SO_REUSEADDR / SO_REUSEPORT
-            listen_socket_ = sock;
-        });
-        server_.Get("/health", [](const httplib::Request&, httplib::Response& res) {
-            reply(res, 200, {{"status", "ok"}});
-        });
-        server_.Get("/model", [this](const httplib::Request&, httplib::Response& res) {
-            reply(res, 200, current()->info().to_json());
-        });
-        server_.Post("/recommend", [this](const httplib::Request& req, httplib::Response& res) {
-            const auto request = request_from_json(parse_request_body(req.body), options_.limits);
-            const auto served = current();  // one model for the whole request, even if swapped
-            RecommendResponse answer;
-            score([&] { served->recommend(request, answer); });
-            reply(res, 200, response_to_json(answer));
-        });
-        server_.Post("/recommend/batch", [this](const httplib::Request& req,
-                                                httplib::Response& res) {
-            const auto requests = requests_from_json(parse_request_body(req.body), options_.limits);
-            const auto served = current();
-            std::vector<RecommendResponse> answers;
-            score([&] { served->recommend_many(requests, answers); });
-            nlohmann::json results = nlohmann::json::array();
-            for (const auto& a : answers) results.push_back(response_to_json(a));
-            reply(res, 200, {{"results", std::move(results)}});
-        });
-        server_.Post("/reload", [this](const httplib::Request&, httplib::Response& res) {
-            try {
-                reload();
-            } catch (const Error& e) {  // the old model keeps serving
-                reply(res, 500, {{"error", std::string("reload failed: ") + e.what()}});
-                return;
-            }
-            reply(res, 200, {{"reloaded", true}, {"model", current()->info().to_json()}});
-        });
-        server_.set_exception_handler(
-            [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-                try {
-                    std::rethrow_exception(ep);
-                } catch (const RequestError& e) {
-                    reply(res, 400, {{"error", e.what()}});
-                } catch (const std::bad_alloc&) {
-                    reply(res, 503, {{"error", "out of memory"}});
-                } catch (const std::exception& e) {
-                    reply(res, 500, {{"error", e.what()}});
-                }
-            });
-        // Statuses httplib sets itself (404, 413, 400 for a bad request line, ...) get a JSON body.
-        server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-            if (!res.body.empty()) return;
-            std::string what = res.status == 404   ? "no such endpoint: " + req.path
-                               : res.status == 413 ? "the body is too large"
-                                                   : "bad request";
-            reply(res, res.status, {{"error", what}});
-        });
     }
 
-    /// Binds the socket; returns the port (useful with port 0). Throws IoError on failure.
-    int bind() {
-        int port = options_.port;
-        if (port == 0) {
-            port = server_.bind_to_any_port(options_.host);
-            if (port < 0) port = 0;
-        } else if (!server_.bind_to_port(options_.host, port)) {
-            port = 0;
-        }
-        if (port <= 0)
-            throw IoError("cannot listen on " + options_.host + ":" +
-                          std::to_string(options_.port));
-        // Debian's compiled httplib listens with a backlog of 5: clients connecting at once then
-        // wait a second for a SYN retry or fail. listen() again on the bound socket enlarges it.
-        if (listen_socket_ >= 0) ::listen(listen_socket_, SOMAXCONN);
-        return port;
-    }
+    /// Binds the socket; returns the port (useful with port 0). IoError naming the port when
+    /// it is in use.
+    int bind() { return server_.bind(); }
     /// Serves until stop(); call after bind().
-    void listen() { server_.listen_after_bind(); }
+    void listen() { server_.run(); }
     void stop() { server_.stop(); }
-    bool running() const { return server_.is_running(); }
+    bool running() const { return server_.running(); }
 
     /// The model now being served (callers keep it alive as long as they hold it).
     std::shared_ptr<const ServedModel> current() const { return std::atomic_load(&model_); }
@@ -165,30 +78,95 @@ public:
     }
     long reloads() const { return reloads_.load(); }
 
-private:
-    static void reply(httplib::Response& res, int status, const nlohmann::json& body) {
-        res.status = status;
-        res.set_content(body.dump(), "application/json");
+    /// The model's metadata as /model answers it: no server path.
+    static nlohmann::ordered_json public_info(const ServedModel& m) {
+        auto j = m.info().to_json();
+        j.erase("directory");
+        return j;
     }
-    template <typename F>
-    void score(F&& f) {
-        gate_.enter();
+
+private:
+    static HttpServerOptions transport(const ServerOptions& o) {
+        HttpServerOptions t;
+        t.host = o.host;
+        t.port = o.port;
+        t.workers = o.threads;
+        t.connections = o.connections;
+        t.request_seconds = o.request_seconds;
+        t.idle_seconds = o.idle_seconds;
+        t.limits.max_body = o.max_body;
+        t.limits.max_header = o.max_header;
+        return t;
+    }
+    static HttpResponse reply(int status, const nlohmann::ordered_json& body) {
+        return {status, body.dump(), "application/json"};
+    }
+
+    HttpResponse handle(const HttpRequest& req) {
+        const std::string path = req.target.substr(0, req.target.find('?'));
+        const bool get = req.method == "GET";
+        const bool post = req.method == "POST";
         try {
-            f();
-        } catch (...) {
-            gate_.leave();
-            throw;
+            if (path == "/health") {
+                if (!get) return not_allowed("GET");
+                return reply(200, {{"status", "ok"}});
+            }
+            if (path == "/model") {
+                if (!get) return not_allowed("GET");
+                return reply(200, public_info(*current()));
+            }
+            if (path == "/recommend") {
+                if (!post) return not_allowed("POST");
+                const auto request =
+                    request_from_json(parse_request_body(req.body), options_.limits);
+                const auto served = current();  // one model for the whole request, even if swapped
+                RecommendResponse answer;
+                served->recommend(request, answer);
+                return reply(200, response_to_json(answer));
+            }
+            if (path == "/recommend/batch") {
+                if (!post) return not_allowed("POST");
+                const auto requests =
+                    requests_from_json(parse_request_body(req.body), options_.limits);
+                const auto served = current();
+                std::vector<RecommendResponse> answers;
+                served->recommend_many(requests, answers);
+                nlohmann::json results = nlohmann::json::array();
+                for (const auto& a : answers) results.push_back(response_to_json(a));
+                return {200, nlohmann::json{{"results", std::move(results)}}.dump(),
+                        "application/json"};
+            }
+            if (path == "/reload") {
+                if (!post) return not_allowed("POST");
+                try {
+                    reload();
+                } catch (const std::exception& e) {  // the old model keeps serving
+                    std::fprintf(stderr, "seqrec-server: reload failed, old model kept: %s\n",
+                                 e.what());
+                    return reply(500, {{"error", "reload failed, the old model is still served: " +
+                                                     load_failure(e)}});
+                }
+                return reply(200, {{"reloaded", true}, {"model", public_info(*current())}});
+            }
+            return error_response(404, "no such endpoint: " + path.substr(0, 100));
+        } catch (const RequestError& e) {
+            return error_response(400, e.what());
+        } catch (const std::bad_alloc&) {
+            return error_response(503, "out of memory");
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "seqrec-server: internal error: %s\n", e.what());
+            return error_response(500, "internal error");
         }
-        gate_.leave();
+    }
+    static HttpResponse not_allowed(const char* method) {
+        return error_response(405, std::string("use ") + method + " here");
     }
 
     ServerOptions options_;
-    Gate gate_;
     std::shared_ptr<const ServedModel> model_;  // read and swapped with std::atomic_*
     std::mutex reload_mu_;
     std::atomic<long> reloads_{0};
-    socket_t listen_socket_ = -1;
-    httplib::Server server_;
+    HttpServer server_;
 };
 
 }  // namespace seqrec::server

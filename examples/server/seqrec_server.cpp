@@ -1,6 +1,7 @@
 // seqrec-server: serves a saved model over HTTP (see http_service.hpp for the endpoints).
 //   seqrec-server --load MODEL_DIR [--port 8080] [--host 127.0.0.1] [--threads 2]
 //                 [--connections 64] [--max-body BYTES] [--max-k 1000] [--max-items 10000]
+//                 [--request-timeout 10]
 // SIGHUP reloads the model directory (like POST /reload); SIGINT / SIGTERM stop the server.
 #include <pthread.h>
 #include <unistd.h>
@@ -19,7 +20,10 @@ namespace {
 constexpr const char* kUsage =
     "usage: seqrec-server --load MODEL_DIR [--port 8080] [--host 127.0.0.1] [--threads 2]\n"
     "                     [--connections 64] [--max-body BYTES] [--max-k 1000] "
-    "[--max-items 10000]\n";
+    "[--max-items 10000]\n"
+    "                     [--request-timeout SECONDS]\n"
+    "A request (headers and body) must arrive within --request-timeout seconds (default 10);\n"
+    "idle keep-alive connections close after 5 s. A port in use is an error.\n";
 
 struct Usage : seqrec::Error {
     using Error::Error;
@@ -56,7 +60,7 @@ int run(int argc, char** argv) {
     }
     for (const auto& [k, v] : flags)
         if (k != "load" && k != "port" && k != "host" && k != "threads" && k != "connections" &&
-            k != "max-body" && k != "max-k" && k != "max-items")
+            k != "max-body" && k != "max-k" && k != "max-items" && k != "request-timeout")
             throw Usage("unknown option --" + k);
     if (!flags.count("load")) throw Usage("--load MODEL_DIR is required");
     seqrec::server::ServerOptions o;
@@ -67,6 +71,7 @@ int run(int argc, char** argv) {
     o.max_body = std::size_t(integer_flag(flags, "max-body", long(o.max_body), 1, 1L << 30));
     o.limits.max_k = integer_flag(flags, "max-k", o.limits.max_k, 1, 1L << 30);
     o.limits.max_items = integer_flag(flags, "max-items", o.limits.max_items, 1, 1L << 30);
+    o.request_seconds = double(integer_flag(flags, "request-timeout", 10, 1, 3600));
 
     // Signals go to one thread that waits for them; the others never see them.
     sigset_t signals;

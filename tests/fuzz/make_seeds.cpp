@@ -1,5 +1,5 @@
 // Writes the fuzzers' seed corpora (one small valid input of each kind, from the library's own
-// writers) under the directory given: readers/, config/, checkpoint/, request/.
+// writers) under the directory given: readers/, config/, checkpoint/, request/, http/.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -73,6 +73,15 @@ int main(int argc, char** argv) {
         R"({"history": [3, 4, 6], "k": 3, "exclude": [12], "candidates": [15, 18, 21, 99], "exclude_history": false, "max_history": 2})");
     write(out / "request/batch",
           R"({"requests": [{"history": [3]}, {"history": [60, 57], "k": 2}]})");
+    // HTTP requests (first byte: where the fuzzer splits the input in two arrivals).
+    write(out / "http/sized",
+          "\x10POST /recommend HTTP/1.1\r\nHost: a\r\nContent-Length: 13\r\n\r\n{\"history\":[]}");
+    write(out / "http/chunked",
+          "\x30POST /recommend HTTP/1.1\r\nTransfer-Encoding: "
+          "chunked\r\n\r\n4;x=1\r\n{\"a\"\r\n1\r\n}"
+          "\r\n0\r\nT: 1\r\n\r\nGET /health HTTP/1.1\r\n\r\n");
+    write(out / "http/pipelined",
+          "\x05GET /health HTTP/1.1\r\n\r\nGET /model HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     std::cout << "seeds written under " << out.string() << "\n";
     return 0;
 }

@@ -10,7 +10,7 @@ seed=${3:-1}
 work=$(mktemp -d)
 "$build/tests/fuzz/fuzz_seeds" "$work/seeds"
 cd "$work"
-for name in readers config checkpoint request; do
+for name in readers config checkpoint request http; do
   mkdir -p "corpus_$name"
   echo "== fuzz_$name: $runs inputs from seed $seed"
   limit=(-runs="$runs" -max_total_time=90)
