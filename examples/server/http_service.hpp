@@ -5,7 +5,7 @@
 ///   POST /recommend/batch  {"requests": [...]}  -> {"results": [...]}, in request order, through
 ///                          the batched scoring path (one GEMM per block of requests)
 ///   GET  /health           {"status": "ok"}
-///   GET  /model            the loaded model's metadata (serve/served_model.hpp), without paths
+///   GET  /model            the loaded model's metadata (runtime/served_model.hpp), without paths
 ///   POST /reload           re-reads the model directory and swaps it in; requests in flight
 ///                          finish on the old model, none is dropped; a failed load keeps the old
 /// Every error is a JSON body {"error": "..."} with a 4xx status (5xx only for a failed reload).

@@ -4,7 +4,7 @@
 
 #include <seqrec/data/synthetic.hpp>
 #include <seqrec/runtime/recipes.hpp>
-#include <seqrec/serve/served_model.hpp>
+#include <seqrec/runtime/served_model.hpp>
 
 #include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"

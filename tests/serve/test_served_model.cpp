@@ -1,4 +1,4 @@
-// Serving through the one handle (serve/served_model.hpp): every model kind loads from its
+// Serving through the one handle (runtime/served_model.hpp): every model kind loads from its
 // directory and answers; request options against a brute-force ranking of the model's own
 // scores; one request and a batch give the same bits; answers from many std::threads at once
 // equal the single-threaded ones (this binary also runs under ThreadSanitizer in CI).

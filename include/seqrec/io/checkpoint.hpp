@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "seqrec/core/error.hpp"
+#include "seqrec/core/json_fields.hpp"
 #include "seqrec/core/param.hpp"
 #include "seqrec/data/id_map.hpp"
 #include "seqrec/io/atomic_file.hpp"
-#include "seqrec/io/json_fields.hpp"
 
 namespace seqrec {
 

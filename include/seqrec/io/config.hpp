@@ -10,7 +10,7 @@
 #include <string>
 
 #include "seqrec/core/error.hpp"
-#include "seqrec/io/json_fields.hpp"
+#include "seqrec/core/json_fields.hpp"
 #include "seqrec/train/trainer.hpp"
 
 namespace seqrec {

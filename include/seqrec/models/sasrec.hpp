@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "seqrec/core/error.hpp"
+#include "seqrec/core/json_fields.hpp"
 #include "seqrec/core/param.hpp"
 #include "seqrec/core/param_arena.hpp"
 #include "seqrec/data/sampler.hpp"
-#include "seqrec/io/json_fields.hpp"
 #include "seqrec/kernels/item_scores.hpp"
 #include "seqrec/layers/embedding.hpp"
 #include "seqrec/layers/encoder.hpp"

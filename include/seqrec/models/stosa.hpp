@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "seqrec/core/json_fields.hpp"
 #include "seqrec/core/param.hpp"
 #include "seqrec/core/param_arena.hpp"
 #include "seqrec/data/sampler.hpp"
-#include "seqrec/io/json_fields.hpp"
 #include "seqrec/kernels/activations.hpp"
 #include "seqrec/kernels/item_scores.hpp"
 #include "seqrec/layers/stochastic_embedding.hpp"

@@ -1,4 +1,4 @@
-/// \file serve/served_model.hpp
+/// \file runtime/served_model.hpp
 /// One handle for every saved model: `load_served_model(dir)` reads a model directory of any
 /// registered kind (SASRec, MQSA, RPESA, STOSA, with or without AWRSR refinement) into an
 /// immutable `std::shared_ptr<const ServedModel>` that answers requests (serve/request.hpp).

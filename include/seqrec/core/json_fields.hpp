@@ -1,4 +1,4 @@
-/// \file io/json_fields.hpp
+/// \file core/json_fields.hpp
 /// Strict reading of JSON objects against a template of defaults: unknown keys, wrong types and
 /// missing required keys are ConfigErrors in our words, naming where (file and JSON pointer),
 /// never the JSON library's own message.
