@@ -515,11 +515,11 @@ TEST_CASE("one server per port, and answers carry no server paths") {
     CHECK(res.body.find("reload failed") != std::string::npos);
 
     // Sizes in config.json far beyond the weights file: refused before allocating.
-    for (const auto& [key, value] : std::vector<std::pair<std::string, Json>>{
+    for (const auto& edit : std::vector<std::pair<std::string, Json>>{
              {"num_items", Json(std::int64_t(1) << 40)}, {"maxlen", Json(1000000000)}}) {
-        INFO(key);
+        INFO(edit.first);  // not a structured binding: clang 14 cannot capture one
         Json big = cfg;
-        big["config"][key] = value;
+        big["config"][edit.first] = edit.second;
         {
             std::ofstream out(dir.path + "/config.json", std::ios::trunc);
             out << big.dump();
