@@ -54,8 +54,6 @@ public:
     bool wants_continue() const {
         return status_ == Status::more && headers_parsed_ && expect_continue_;
     }
-    /// Whether any byte of a request has been seen (a connection with none is idle).
-    static bool started(const std::string& in) { return !in.empty(); }
 
 private:
     Status fail(int status, std::string message) {

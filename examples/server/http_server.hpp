@@ -235,7 +235,7 @@ private:
             HttpResponse r;
             try {
                 r = handler_(job.request);
-            } catch (const std::exception& e) {
+            } catch (...) {  // the handler answers its own errors; this is the last resort
                 r = error_response(500, "internal error");
             }
             Done d{job.id, wire(r, job.request.keep_alive), job.request.keep_alive};
